@@ -1,0 +1,123 @@
+"""The `mask-kiosk` command."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from kiosk.config import ConfigError, load_config
+from kiosk.imageops import decode_image
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def image_paths(arguments: list[str]) -> list[Path]:
+    """Files as given; folders expand to their image files, sorted."""
+    paths: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            paths.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            paths.append(path)
+    return paths
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from kiosk.analyzer import load_analyzer
+    analyzer = load_analyzer(load_config(args.config))
+    failed = False
+    for path in image_paths(args.paths):
+        try:
+            image = decode_image(path.read_bytes())
+        except OSError as exc:
+            image, reason = None, exc.strerror or str(exc)
+        else:
+            reason = "not a readable image"
+        if image is None:
+            failed = True
+            if args.json:
+                print(json.dumps({"image": str(path), "error": reason}), flush=True)
+            else:
+                print(f"{path}: error: {reason}", file=sys.stderr)
+            continue
+        faces = analyzer.analyse(image)
+        if args.json:
+            record = {"image": str(path), "width": image.shape[1], "height": image.shape[0],
+                      "faces": [face.to_json() for face in faces]}
+            print(json.dumps(record), flush=True)
+        else:
+            described = ", ".join(f"{f.label or 'face'} {f.score:.2f} {[round(float(v)) for v in f.box]}" for f in faces)
+            print(f"{path}: {len(faces)} face(s){': ' + described if faces else ''}")
+    return 1 if failed else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kiosk.analyzer import describe_setup
+    config = load_config(args.config)
+    print(f"config: {config.path} (valid)")
+    for line in describe_setup(config):
+        print(line)
+    return 0
+
+
+def cmd_models_build(args: argparse.Namespace) -> int:
+    from kiosk.model_build import build_detector_models
+    config = load_config(args.config)
+    built = build_detector_models(config.models_dir(), force=args.force)
+    print(f"face detector IR in {config.models_dir()}: {'built' if built else 'already current'}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kiosk import bench
+    return bench.run(args.target, load_config(args.config), args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mask-kiosk", description="Offline face-mask checkpoint")
+    parser.add_argument("--config", help="config TOML (default: $MASK_KIOSK_CONFIG or config/kiosk.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    detect = commands.add_parser("detect", help="find faces and masks in image files or folders")
+    detect.add_argument("paths", nargs="+")
+    detect.add_argument("--json", action="store_true", help="one JSON object per image and line")
+    detect.set_defaults(func=cmd_detect)
+
+    check = commands.add_parser("check", help="validate config, models and device")
+    check.set_defaults(func=cmd_check)
+
+    models = commands.add_parser("models", help="model files")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    build = models_commands.add_parser("build", help="fetch and convert third-party models")
+    build.add_argument("--force", action="store_true")
+    build.set_defaults(func=cmd_models_build)
+
+    bench_parser = commands.add_parser("bench", help="measure latency (prints figures)")
+    bench_parser.add_argument("target", choices=["detector"])
+    bench_parser.add_argument("--frames", type=int, default=200)
+    bench_parser.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # one line for the operator; details with -v
+        if args.verbose:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
