@@ -34,3 +34,23 @@ def frame_with_face(width: int, height: int, face: np.ndarray | None = None, x_f
     y0 = (height - target_h) // 2
     frame[y0:y0 + target_h, x0:x0 + target_w] = scaled
     return frame
+
+
+def draw_mask(image: np.ndarray, box: np.ndarray, keypoints: np.ndarray,
+              colour: tuple[int, int, int] = (225, 190, 140)) -> np.ndarray:
+    """A copy of image with a filled surgical-mask shape over nose and mouth of the detected face."""
+    masked = image.copy()
+    x1, y1, x2, y2 = box
+    eyes_y = (keypoints[0, 1] + keypoints[1, 1]) / 2
+    top = eyes_y + 0.3 * (keypoints[2, 1] - eyes_y)  # up to the nose bridge, as worn properly
+    bottom = y2 + 0.06 * (y2 - y1)                    # the detector's box ends above the chin
+    inset = 0.06 * (x2 - x1)
+    outline = np.array([[x1 + inset, top], [x2 - inset, top], [x2 - inset, bottom - 0.15 * (bottom - top)],
+                        [(x1 + x2) / 2, bottom], [x1 + inset, bottom - 0.15 * (bottom - top)]], np.int32)
+    cv2.fillPoly(masked, [outline], colour, lineType=cv2.LINE_AA)
+    pleat = np.array([-12, -10, -12], np.int32)  # slightly darker folds
+    for fraction in (0.3, 0.5, 0.7):
+        y = int(top + fraction * (bottom - top) * 0.85)
+        cv2.line(masked, (int(x1 + inset), y), (int(x2 - inset), y),
+                 tuple(int(c) for c in np.clip(np.array(colour) + pleat, 0, 255)), 2, cv2.LINE_AA)
+    return masked

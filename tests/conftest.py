@@ -34,3 +34,22 @@ def config() -> Config:
 def detectors(config):
     from kiosk.models import load_detector
     return {variant: load_detector(config_with(config, detector={"variant": variant})) for variant in ("full", "short")}
+
+
+@pytest.fixture(scope="session")
+def masked_portrait(detectors):
+    """The shipped portrait with a surgical-mask shape drawn over nose and mouth."""
+    from kiosk.samples import draw_mask, grace_hopper
+    image = grace_hopper()
+    face = detectors["full"].detect(image)[0]
+    return draw_mask(image, face.box, face.keypoints)
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory, masked_portrait):
+    """Looping 30 fps test videos: an empty scene, then the bare or the masked portrait walking across."""
+    from kiosk.samples import grace_hopper
+    from videos import walking_face, write_video
+    folder = tmp_path_factory.mktemp("videos")
+    return {"bare": write_video(folder / "bare.avi", walking_face(grace_hopper(), 10, 60), 30),
+            "masked": write_video(folder / "masked.avi", walking_face(masked_portrait, 10, 60), 30)}
