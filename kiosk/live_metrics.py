@@ -1,0 +1,78 @@
+"""In-memory figures of the live pipeline: rates, latencies, faces, state."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+import numpy as np
+
+WINDOW_S = 2.0      # rates over the last two seconds
+SAMPLES = 300       # latency percentiles over the last 300 published frames
+
+
+class RateMeter:
+    """Events per second over the last WINDOW_S; ticked and read from different threads."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        while self._times and now - self._times[0] > WINDOW_S:
+            self._times.popleft()
+
+    def tick(self, now: float) -> None:
+        with self._lock:
+            self._times.append(now)
+            self._expire(now)
+
+    def rate(self, now: float) -> float:
+        with self._lock:
+            self._expire(now)
+            if len(self._times) < 2:
+                return 0.0
+            return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-6)
+
+
+def percentiles(values: deque) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0}
+    array = np.fromiter(values, float)
+    return {"p50": round(float(np.median(array)), 2), "p95": round(float(np.percentile(array, 95)), 2)}
+
+
+class PipelineMetrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.processed = RateMeter()
+        self.latency_ms: deque[float] = deque(maxlen=SAMPLES)      # capture -> published
+        self.detect_ms: deque[float] = deque(maxlen=SAMPLES)       # detector inference + postprocess
+        self.classify_ms: deque[float] = deque(maxlen=SAMPLES)     # classifier inference + postprocess
+        self.faces: deque[int] = deque(maxlen=SAMPLES)
+        self.published = 0
+
+    def record(self, now: float, latency_ms: float, detect_ms: float, classify_ms: float | None, faces: int) -> None:
+        with self._lock:
+            self.processed.tick(now)
+            self.latency_ms.append(latency_ms)
+            self.detect_ms.append(detect_ms)
+            if classify_ms is not None:
+                self.classify_ms.append(classify_ms)
+            self.faces.append(faces)
+            self.published += 1
+
+    def snapshot(self, capture_fps: float, dropped: int, state: str) -> dict:
+        now = time.monotonic()
+        with self._lock:
+            return {
+                "state": state,
+                "capture_fps": round(capture_fps, 1),
+                "processed_fps": round(self.processed.rate(now), 1),
+                "published_frames": self.published,
+                "dropped_frames": dropped,
+                "latency_ms": percentiles(self.latency_ms),
+                "detect_ms": percentiles(self.detect_ms),
+                "classify_ms": percentiles(self.classify_ms),
+                "faces_per_frame": round(float(np.mean(self.faces)), 2) if self.faces else 0.0,
+            }

@@ -1,0 +1,101 @@
+import threading
+import time
+
+from kiosk.assembly import build_pipeline
+from kiosk.camera import CameraSettings, CameraSource
+from kiosk.pipeline import DISCONNECTED
+from kiosk.samples import frame_with_face, grace_hopper
+from kiosk.sim_camera import SimulatedIPCamera
+
+from conftest import config_with
+from videos import WIDTH, HEIGHT, walking_face, write_video
+
+
+def run_video(config, path, seconds):
+    """Runs the pipeline over the file once; returns every published item in publish order."""
+    pipeline = build_pipeline(config_with(config, camera={"loop": False}), str(path))
+    published = []
+    original = pipeline.broadcast.publish
+    pipeline.broadcast.publish = lambda item: (published.append(item), original(item))
+    pipeline.start()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    pipeline.stop()
+    return pipeline, published
+
+
+def states_in_order(published):
+    states = []
+    for item in published:
+        if not states or states[-1] != item.state.value:
+            states.append(item.state.value)
+    return states
+
+
+def test_bare_face_goes_from_no_face_to_stop(config, tmp_path):
+    path = write_video(tmp_path / "bare.avi", walking_face(grace_hopper()), 30)
+    pipeline, published = run_video(config, path, 3.3)
+    assert pipeline.errors == 0
+    states = states_in_order(published)
+    assert states[0] == "NO_FACE" and states[-1] == "STOP", states
+    assert "PASS" not in states
+    labels = {t.label for item in published for t in item.faces}
+    assert "no_mask" in labels
+
+
+def test_masked_face_passes(config, tmp_path, masked_portrait):
+    path = write_video(tmp_path / "masked.avi", walking_face(masked_portrait), 30)
+    pipeline, published = run_video(config, path, 3.3)
+    states = states_in_order(published)
+    assert states[0] == "NO_FACE" and states[-1] == "PASS", states
+    assert "STOP" not in states
+
+
+def test_results_in_frame_order_and_fresh_under_a_fast_source(config, tmp_path):
+    path = write_video(tmp_path / "fast.avi", walking_face(grace_hopper(), 0, 120), 120)
+    pipeline, published = run_video(config, path, 1.0)
+    indices = [item.frame_index for item in published]
+    assert len(indices) > 20
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert pipeline.source.frames_dropped > 0, "the source should be faster than the pipeline"
+    assert max(item.frames_behind for item in published) <= 2
+
+
+def test_unplugged_camera_is_reported_and_recovers(config):
+    camera = SimulatedIPCamera(frame_with_face(WIDTH, HEIGHT)).plug()
+    threads_before = set(threading.enumerate())
+    pipeline = build_pipeline(config, camera.url).start()
+    try:
+        wait_for(lambda: pipeline.state != DISCONNECTED and pipeline.broadcast.latest() is not None, 10)
+        camera.unplug()
+        unplugged = time.monotonic()
+        wait_for(lambda: pipeline.state == DISCONNECTED, 5)
+        assert time.monotonic() - unplugged < 2.0
+        camera.plug()
+        published_before = pipeline.broadcast.latest().sequence
+        wait_for(lambda: pipeline.state != DISCONNECTED, 10)
+        wait_for(lambda: pipeline.broadcast.latest().sequence > published_before, 5)
+        assert pipeline.source.reconnects >= 1
+    finally:
+        pipeline.stop()
+        camera.unplug()
+    time.sleep(0.2)
+    leaked = [t for t in set(threading.enumerate()) - threads_before if t.name.startswith(("camera", "pipeline"))]
+    assert not leaked
+
+
+def test_camera_retries_a_missing_device_with_backoff():
+    source = CameraSource(CameraSettings("/nonexistent/video.mp4")).start()
+    time.sleep(1.0)
+    assert not source.connected and "no such video file" in source.last_error
+    source.stop()
+    assert not source.alive
+
+
+def wait_for(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
