@@ -1,0 +1,79 @@
+"""'Check a photo': decode an upload, analyse it once, answer repeats from an LRU cache."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiosk.analyzer import PhotoAnalyzer
+from kiosk.imageops import decode_image
+from kiosk.render import annotate
+
+
+class UnreadableImage(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    key: str
+    annotated_rgb: np.ndarray    # display-sized, RGB for the browser
+    report: dict                 # detect --json shape
+    cached: bool
+
+
+def pixel_key(image: np.ndarray) -> str:
+    """Fast hash of the decoded pixels: the same picture in another file format hits the same entry."""
+    digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+    digest.update(repr(image.shape).encode())
+    return digest.hexdigest()
+
+
+class PhotoChecker:
+    def __init__(self, analyzer: PhotoAnalyzer, display_size: tuple[int, int], cache_size: int):
+        self.analyzer = analyzer
+        self.display_size = display_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, PhotoResult] = OrderedDict()
+        self._lock = threading.Lock()
+        self._model_lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def decode(data: bytes) -> np.ndarray:
+        image = decode_image(data)
+        if image is None:
+            raise UnreadableImage("not a readable image (JPEG, PNG, BMP, WebP or TIFF expected)")
+        return image
+
+    def cached(self, key: str) -> PhotoResult | None:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                return None
+            self._cache.move_to_end(key)
+            self.hits += 1
+        return PhotoResult(hit.key, hit.annotated_rgb, hit.report, cached=True)
+
+    def analyse(self, image: np.ndarray, name: str = "upload") -> PhotoResult:
+        key = pixel_key(image)
+        cached = self.cached(key)
+        if cached is not None:
+            return cached
+        with self._model_lock:  # the analyzer's infer requests serve one photo at a time
+            faces = self.analyzer.analyse(image)
+        annotated = annotate(image, faces, [f.label for f in faces], self.display_size)
+        report = {"image": name, "width": image.shape[1], "height": image.shape[0],
+                  "faces": [f.to_json() for f in faces]}
+        result = PhotoResult(key, np.ascontiguousarray(annotated[:, :, ::-1]), report, cached=False)
+        with self._lock:
+            self.misses += 1
+            if self.cache_size:
+                self._cache[result.key] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return result

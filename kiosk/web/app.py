@@ -1,0 +1,159 @@
+"""One FastAPI app: the kiosk screen at /, the admin page at /admin/, the live stream at /ws/live."""
+from __future__ import annotations
+
+import os
+
+# before gradio is imported: no version check, no telemetry, nothing leaves the machine
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import asyncio  # noqa: E402
+import html  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI, Form, Request, WebSocket, WebSocketDisconnect  # noqa: E402
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response  # noqa: E402
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
+
+from kiosk.web.auth import SESSION_COOKIE, AdminAuth  # noqa: E402
+from kiosk.web.pages import CSS, THEME, admin_page, kiosk_page  # noqa: E402
+from kiosk.web.prometheus import registry_for  # noqa: E402
+from kiosk.web.service import KioskService  # noqa: E402
+
+LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
+# reachable from the LAN without login: the login itself, and health/metrics for monitoring
+OPEN_PATHS = ("/login", "/logout", "/favicon.ico", "/healthz", "/metrics")
+
+LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>mask-kiosk admin login</title>
+<style>body{{font-family:system-ui,"DejaVu Sans",sans-serif;background:#263238;color:#fff;display:flex;
+align-items:center;justify-content:center;height:100vh;margin:0}}form{{background:#fff;color:#111;padding:32px;
+border-radius:8px;min-width:300px}}input{{display:block;width:100%;margin:8px 0 16px;padding:8px;font-size:16px;
+box-sizing:border-box}}button{{padding:10px 20px;font-size:16px}}.error{{color:#c62828}}</style></head><body>
+<form method="post" action="/login"><h2>mask-kiosk admin</h2><p class="error">{message}</p>
+<label>User<input name="username" autocomplete="username" value="admin"></label>
+<label>Password<input name="password" type="password" autocomplete="current-password" autofocus></label>
+<button type="submit">Log in</button></form></body></html>"""
+
+
+def client_of(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def create_app(service: KioskService) -> FastAPI:
+    config = service.config
+    auth = AdminAuth(config["admin"]["user"], config["admin"]["password_hash"],
+                     config["admin"]["max_failed_logins"], config["admin"]["lockout_s"])
+    kiosk_remote = config["web"]["kiosk_remote"]
+    app = FastAPI(title="mask-kiosk", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def admin_user(request: Request) -> str | None:
+        return auth.session_user(request.cookies.get(SESSION_COOKIE))
+
+    @app.middleware("http")
+    async def access_control(request: Request, call_next):
+        path = request.url.path
+        if path.startswith("/admin"):
+            if admin_user(request) is None:
+                if request.method == "GET" and path in ("/admin", "/admin/"):
+                    return RedirectResponse("/login", status_code=303)
+                return JSONResponse({"detail": "login required"}, status_code=401)
+        elif not path.startswith(OPEN_PATHS) and not kiosk_remote and client_of(request) not in LOCAL_CLIENTS:
+            return JSONResponse({"detail": "the kiosk screen is served to this device only"}, status_code=403)
+        return await call_next(request)
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form() -> str:
+        return LOGIN_PAGE.format(message="" if auth.password_hash else
+                                 "No admin password is set: run mask-kiosk set-password on the device.")
+
+    @app.post("/login")
+    def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
+        client = client_of(request)
+        wait = auth.locked_out(client)
+        if wait:
+            return HTMLResponse(LOGIN_PAGE.format(message=f"Too many failed logins: try again in {wait:.0f} s."),
+                                status_code=429)
+        token = auth.login(client, username, password)
+        if token is None:
+            return HTMLResponse(LOGIN_PAGE.format(message=html.escape("Wrong user or password.")), status_code=401)
+        response = RedirectResponse("/admin/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.get("/logout")
+    def logout(request: Request) -> Response:
+        auth.logout(request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        healthy, reason = service.pipeline.health()
+        body = {"healthy": healthy, "reason": reason, "state": service.pipeline.state}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    registry = registry_for(service)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/admin/events.csv")
+    def events_csv(hours: float = 24 * 7, state: str = "") -> Response:
+        if service.events is None:
+            return JSONResponse({"detail": "recording is off (record.enabled)"}, status_code=404)
+        body = service.events.csv(time.time() - hours * 3600, state or None)
+        return Response(body, media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="mask-kiosk-events.csv"'})
+
+    @app.websocket("/ws/live")
+    async def live(socket: WebSocket) -> None:
+        if client_of(socket) not in LOCAL_CLIENTS and not (
+                kiosk_remote or auth.session_user(socket.cookies.get(SESSION_COOKIE))):
+            await socket.close(code=1008)
+            return
+        await socket.accept()
+        await stream_live(socket, service)
+
+    # own routes first: a mount at "/" answers every path below it
+    snapshots = [str(service.events.snapshots)] if service.events is not None else None
+    app = gr.mount_gradio_app(app, admin_page(service), path="/admin", auth_dependency=admin_user, theme=THEME,
+                              css=CSS, footer_links=[], max_file_size="20mb", run_history=False, pwa=False,
+                              allowed_paths=snapshots)
+    app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=THEME, css=CSS, footer_links=[],
+                              run_history=False, pwa=False)
+    return app
+
+
+async def stream_live(socket: WebSocket, service: KioskService) -> None:
+    """Sends each newly published JPEG once, and the gate state whenever it changes; a slow viewer skips frames."""
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    notify = lambda _item: loop.call_soon_threadsafe(wake.set)  # noqa: E731 - runs on the pipeline thread
+    broadcast = service.pipeline.broadcast
+    broadcast.subscribe(notify)
+    sent_sequence, sent_status = -1, None
+    try:
+        while True:
+            wake.clear()  # before looking, so a frame published meanwhile still wakes us
+            status = {"state": service.pipeline.state, "lang": service.language}
+            if status != sent_status:
+                await socket.send_text(json.dumps(status))
+                sent_status = status
+            latest = broadcast.latest()
+            if latest is not None and latest.sequence > sent_sequence:
+                sent_sequence = latest.sequence
+                await socket.send_bytes(latest.jpeg)
+                continue
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=0.5)
+            except asyncio.TimeoutError:
+                pass  # look at the camera state again
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        broadcast.unsubscribe(notify)

@@ -1,0 +1,54 @@
+"""Prometheus metrics, read from the pipeline and the event log at scrape time."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from kiosk.decision import GateState
+from kiosk.pipeline import DISCONNECTED
+from kiosk.web.service import KioskService
+
+
+class KioskCollector:
+    def __init__(self, service: KioskService):
+        self.service = service
+
+    def collect(self):
+        pipeline = self.service.pipeline
+        snapshot = pipeline.snapshot()
+        gauges = {
+            "mask_kiosk_capture_fps": ("Frames per second read from the camera", snapshot["capture_fps"]),
+            "mask_kiosk_processed_fps": ("Frames per second through the whole pipeline", snapshot["processed_fps"]),
+            "mask_kiosk_faces_per_frame": ("Mean faces per processed frame, recent frames", snapshot["faces_per_frame"]),
+            "mask_kiosk_camera_connected": ("1 while the camera delivers frames", float(pipeline.source.connected)),
+            "mask_kiosk_healthy": ("1 while frames are being published", float(pipeline.health()[0])),
+        }
+        for name, (documentation, value) in gauges.items():
+            yield GaugeMetricFamily(name, documentation, value=value)
+        for stage in ("latency", "detect", "classify"):
+            family = GaugeMetricFamily(f"mask_kiosk_{stage}_ms", f"{stage} time in ms over recent frames",
+                                       labels=["quantile"])
+            for quantile, key in (("0.5", "p50"), ("0.95", "p95")):
+                family.add_metric([quantile], snapshot[f"{stage}_ms"][key])
+            yield family
+        state = GaugeMetricFamily("mask_kiosk_gate_state", "1 for the current gate state", labels=["state"])
+        for name in [s.value for s in GateState] + [DISCONNECTED]:
+            state.add_metric([name], float(snapshot["state"] == name))
+        yield state
+        yield CounterMetricFamily("mask_kiosk_published_frames", "Frames published", value=snapshot["published_frames"])
+        yield CounterMetricFamily("mask_kiosk_dropped_frames", "Camera frames dropped as stale",
+                                  value=snapshot["dropped_frames"])
+        if self.service.events is not None:
+            counts = self.service.events.counts()
+            events = CounterMetricFamily("mask_kiosk_events", "Recorded gate-state changes by state", labels=["state"])
+            for name, count in counts.items():
+                events.add_metric([name], count)
+            yield events
+            yield CounterMetricFamily("mask_kiosk_violations", "Recorded STOP events",
+                                      value=counts.get(GateState.STOP.value, 0))
+
+
+def registry_for(service: KioskService) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(KioskCollector(service))
+    return registry

@@ -1,0 +1,169 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the real app fed by video files."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from kiosk.config import PROJECT_ROOT
+from kiosk.samples import grace_hopper_path
+
+from kiosk_server import PASSWORD, KioskServer
+
+CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is a test dependency (install.sh --dev)")
+if not shutil.which(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium (install.sh --dev does as root)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, videos):
+    kiosk = KioskServer(tmp_path_factory.mktemp("kiosk"), videos["bare"])
+    kiosk.set_password()
+    kiosk.start()
+    yield kiosk
+    kiosk.stop()
+
+
+@pytest.fixture(scope="module")
+def requests_seen():
+    return []
+
+
+@pytest.fixture(scope="module")
+def browser(requests_seen):
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, requests_seen):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.on("request", lambda request: requests_seen.append(request.url))
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def wait_for_banner(page, state: str, text: str, timeout_ms: float = 15000) -> None:
+    """Waits until the banner shows this state with this text (the test videos loop through an empty scene)."""
+    page.wait_for_function(
+        "([state, text]) => document.querySelector('[data-state]')?.dataset.state === state"
+        " && document.querySelector('.gate-banner').innerText.includes(text)", arg=[state, text], timeout=timeout_ms)
+
+
+def canvas_pixels(page) -> str:
+    return page.evaluate("document.querySelector('canvas.live-video').toDataURL('image/png')")
+
+
+def log_in(page, server, password: str = PASSWORD):
+    page.goto(server.url + "/login")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_kiosk_screen_shows_live_video_and_stop_for_a_bare_face(page, server):
+    page.goto(server.url + "/")
+    wait_for_banner(page, "STOP", "Please wear your mask over nose and mouth")
+    seen = set()
+    for _ in range(9):  # over 2 s
+        seen.add(canvas_pixels(page))
+        page.wait_for_timeout(250)
+    assert len(seen) >= 3, "the video did not change over 2 s"
+    scroll = page.evaluate("[document.scrollingElement.scrollHeight, innerHeight]")
+    assert scroll[0] <= scroll[1], "the kiosk screen must not scroll"
+    assert page.locator("footer").count() == 0
+    screenshot(page, "kiosk-stop")
+
+
+def test_admin_login_rejects_wrong_password_and_accepts_right(page, server):
+    page.goto(server.url + "/admin/")
+    assert urlparse(page.url).path == "/login"
+    log_in(page, server, "wrong password")
+    assert "Wrong user or password" in page.content()
+    assert urlparse(page.url).path == "/login"
+    log_in(page, server)
+    page.wait_for_selector("text=mask-kiosk admin")
+    assert urlparse(page.url).path == "/admin/"
+    page.get_by_role("tab", name="Device and models").click()
+    page.wait_for_selector("text=face detector: full range")
+    page.get_by_role("tab", name="Live").click()
+    page.wait_for_selector("text=processed_fps")
+    screenshot(page, "admin-live")
+
+
+def upload(page, path: Path) -> str:
+    """Uploads a file in 'Check a photo' and returns the status line when done."""
+    page.get_by_role("tab", name="Check a photo").click()
+    page.locator("input[type=file]").set_input_files(str(path))
+    final = f"{path.name}: "  # progress lines say "Reading NAME…", results and errors "NAME: …"
+    page.wait_for_function(
+        "([final]) => (document.querySelector('.photo-status')?.innerText || '').includes(final)",
+        arg=[final], timeout=30000)
+    return page.locator(".block.photo-status").inner_text()
+
+
+def test_check_a_photo_boxes_faces_caches_repeats_and_survives_bad_files(page, server, tmp_path):
+    log_in(page, server)
+    page.wait_for_selector("text=mask-kiosk admin")
+    first = upload(page, grace_hopper_path())
+    assert "1 face(s): no_mask" in first and "analysed" in first, first
+    result = page.locator(".block.photo-report").inner_text()
+    assert '"box"' in result and '"no_mask"' in result
+    page.locator(".block.photo-result img").wait_for()
+    screenshot(page, "admin-check-photo")
+    copy = tmp_path / "same.jpg"
+    copy.write_bytes(grace_hopper_path().read_bytes())
+    second = upload(page, copy)
+    assert "served from cache" in second
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not a picture")
+    error = upload(page, text_file)
+    assert "Error" in error and "not a readable image" in error
+    assert "served from cache" in upload(page, grace_hopper_path())  # still working
+
+
+def test_settings_change_applies_live_and_persists_across_restart(browser, page, server, videos):
+    log_in(page, server)
+    page.wait_for_selector("text=mask-kiosk admin")
+    page.get_by_role("tab", name="Settings").click()
+    page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").fill(str(videos["masked"]))
+    page.get_by_label("language").click()
+    page.get_by_role("option", name="简体中文").click()
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_selector("text=Saved:")
+    kiosk = page.context.new_page()
+    kiosk.goto(server.url + "/")
+    wait_for_banner(kiosk, "PASS", "请通行")
+    screenshot(kiosk, "kiosk-pass-zh")
+
+    server.stop()
+    server.start()
+    kiosk.goto(server.url + "/")
+    wait_for_banner(kiosk, "PASS", "请通行")
+    log_in(page, server)
+    page.wait_for_selector("text=mask-kiosk admin")
+    page.get_by_role("tab", name="Settings").click()
+    assert page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").input_value() == str(videos["masked"])
+
+
+def test_nothing_leaves_the_machine(server, requests_seen):
+    """Runs last in this module: every browser request and every server lookup so far stayed local."""
+    assert requests_seen, "no browser requests were recorded"
+    outside = {urlparse(url).hostname for url in requests_seen if urlparse(url).scheme not in ("data", "blob")}
+    assert outside <= {"127.0.0.1"}, outside
+    assert server.outside_hosts() == set()
