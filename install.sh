@@ -1,19 +1,74 @@
 #!/usr/bin/env bash
 # Sets up mask-kiosk in this checkout: .venv with pinned dependencies, then the models.
 # Idempotent: a re-run with nothing changed only checks the stamp and the model manifest.
-#   ./install.sh          run-time install
-#   ./install.sh --dev    plus test dependencies
+#   ./install.sh              run-time install in this checkout (a user-level dev install)
+#   ./install.sh --dev        plus test dependencies (and Debian's chromium for the browser tests, as root)
+#   ./install.sh --system     as root: the appliance install under /opt/mask-kiosk with systemd units
+#   ./install.sh --uninstall  as root: removes the units and /opt/mask-kiosk (keeps /etc/mask-kiosk and /var/lib data)
 set -euo pipefail
 cd "$(dirname "$0")"
 
+PREFIX=/opt/mask-kiosk
+SYSTEM_PACKAGES=(python3-venv chromium cage fonts-noto-cjk)
 mode=base
 for arg in "$@"; do
     case "$arg" in
         --dev) mode=dev ;;
-        -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+        --system) mode=system ;;
+        --uninstall) mode=uninstall ;;
+        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
     esac
 done
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then echo "install.sh $1: run as root" >&2; exit 2; fi
+}
+
+if [ "$mode" = uninstall ]; then
+    need_root --uninstall
+    systemctl disable --now mask-kiosk-screen.service mask-kiosk.service 2>/dev/null || true
+    rm -f /etc/systemd/system/mask-kiosk.service /etc/systemd/system/mask-kiosk-screen.service
+    systemctl daemon-reload
+    rm -rf "$PREFIX"
+    echo "removed the units and $PREFIX; kept /etc/mask-kiosk, /var/lib/mask-kiosk (events, settings) and the users"
+    exit 0
+fi
+
+if [ "$mode" = system ]; then
+    need_root --system
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SYSTEM_PACKAGES[@]}" >/dev/null
+    getent group mask-kiosk >/dev/null || groupadd --system mask-kiosk
+    id mask-kiosk >/dev/null 2>&1 || useradd --system --gid mask-kiosk --groups video,render \
+        --home-dir /var/lib/mask-kiosk --no-create-home --shell /usr/sbin/nologin mask-kiosk
+    id mask-kiosk-screen >/dev/null 2>&1 || useradd --system --user-group --groups video,render,input \
+        --home-dir /var/lib/mask-kiosk-screen --no-create-home --shell /usr/sbin/nologin mask-kiosk-screen
+    mkdir -p "$PREFIX"
+    tar --exclude=.venv --exclude=.git --exclude=.cache --exclude=test-artifacts --exclude='models_ir/face_*' \
+        -cf - . | tar -xf - -C "$PREFIX"
+    "$PREFIX/install.sh"
+    install -d -m 0755 /etc/mask-kiosk
+    if [ ! -f /etc/mask-kiosk/kiosk.toml ]; then
+        sed -e 's|^state_dir = "".*|state_dir = "/var/lib/mask-kiosk"|' \
+            -e 's|^cache_dir = "".*|cache_dir = "/var/cache/mask-kiosk"|' \
+            -e "s|^models_dir = \"\".*|models_dir = \"$PREFIX/models_ir\"|" \
+            config/kiosk.toml > /etc/mask-kiosk/kiosk.toml
+    fi
+    install -d -o mask-kiosk -g mask-kiosk -m 0750 /var/lib/mask-kiosk /var/cache/mask-kiosk
+    # compile once now, so the first boot already finds the model cache
+    runuser -u mask-kiosk -- env MASK_KIOSK_CONFIG=/etc/mask-kiosk/kiosk.toml HOME=/var/lib/mask-kiosk \
+        "$PREFIX/.venv/bin/mask-kiosk" check >/dev/null
+    for unit in mask-kiosk.service mask-kiosk-screen.service; do
+        sed "s|@PREFIX@|$PREFIX|g" "systemd/$unit" > "/etc/systemd/system/$unit"
+    done
+    systemctl daemon-reload
+    systemctl enable --now mask-kiosk.service
+    systemctl enable mask-kiosk-screen.service
+    echo "installed under $PREFIX; config /etc/mask-kiosk/kiosk.toml; a stable camera name: systemd/99-mask-kiosk-camera.rules"
+    echo "set the admin password: sudo -u mask-kiosk MASK_KIOSK_CONFIG=/etc/mask-kiosk/kiosk.toml $PREFIX/.venv/bin/mask-kiosk set-password"
+    exit 0
+fi
 
 python=${PYTHON:-python3}
 if ! .venv/bin/python -c 'import sys' 2>/dev/null; then
@@ -37,4 +92,13 @@ else
 fi
 
 .venv/bin/mask-kiosk models build
+
+# browser tests drive Debian's Chromium; never a downloaded browser
+if [ "$mode" = dev ] && [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "note: browser tests need Debian's chromium (sudo apt-get install chromium); without it they skip"
+    fi
+fi
 echo "installed: .venv/bin/mask-kiosk"

@@ -2,15 +2,28 @@
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import shutil
+import socket
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from kiosk.config import Config
 from kiosk.samples import frame_with_face
 
 RESOLUTIONS = ((640, 480), (1280, 720))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def summarise(samples_ms: list[float]) -> str:
@@ -44,7 +57,120 @@ def bench_detector(config: Config, frames: int) -> None:
             print(f"  {stage:<12} {summarise(values)}")
 
 
+def bench_classifier(config: Config, frames: int) -> None:
+    """All faces of a frame in one call: crop + inference for 1, 4 and 8 faces."""
+    from kiosk.models import load_classifier, load_detector
+    classifier = load_classifier(config)
+    image = frame_with_face(640, 480)
+    face = load_detector(config).detect(image)[0]
+    print(f"mask classifier: input {classifier.input_size}px on {config['runtime']['device']}, {frames} frames each")
+    for count in (1, 4, 8):
+        boxes = [face.box] * count
+        crop_ms, infer_ms = [], []
+        for index in range(frames + 10):
+            crops, crop_time = timed(classifier.preprocess, image, boxes)
+            _, infer_time = timed(classifier.probabilities, crops)
+            if index >= 10:
+                crop_ms.append(crop_time)
+                infer_ms.append(infer_time)
+        print(f"{count} face(s): crop {summarise(crop_ms)} | inference {summarise(infer_ms)}")
+
+
+def moving_face_video(path: Path, width: int, height: int, fps: float, seconds: float = 4.0) -> Path:
+    """A video of the portrait moving across a grey frame (the default benchmark source)."""
+    count = int(fps * seconds)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    for index in range(count):
+        writer.write(frame_with_face(width, height, x_fraction=0.3 + 0.4 * abs(1 - 2 * index / count)))
+    writer.release()
+    return path
+
+
+def bench_pipeline(config: Config, source: str | None, seconds: float, fps: float) -> None:
+    """Processed fps, capture-to-published latency and CPU use of the whole live pipeline."""
+    from kiosk.assembly import build_pipeline
+    with tempfile.TemporaryDirectory() as tmp:
+        if source:
+            sources = [(source, "given source")]
+        else:
+            sources = [(str(moving_face_video(Path(tmp) / f"{w}x{h}.avi", w, h, fps)), f"{w}x{h} @ {fps:g} fps")
+                       for w, h in RESOLUTIONS]
+        print(f"live pipeline: {config['detector']['variant']} detector + classifier on "
+              f"{config['runtime']['device']}, {config['pipeline']['jobs']} jobs, {seconds:g} s per source, "
+              f"{os.cpu_count()} CPUs")
+        for path, name in sources:
+            pipeline = build_pipeline(config, path).start()
+            time.sleep(1.0)  # warm-up: first compile, first frames
+            published_before = pipeline.metrics.published
+            cpu_before, wall_before = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+            time.sleep(seconds)
+            cpu_after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - wall_before
+            snapshot = pipeline.snapshot()
+            published = pipeline.metrics.published - published_before
+            pipeline.stop()
+            cpu = (cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime) / wall
+            print(f"{name}: processed {published / wall:5.1f} fps (camera {snapshot['capture_fps']:.1f}), "
+                  f"capture->published p50 {snapshot['latency_ms']['p50']:.1f} ms p95 {snapshot['latency_ms']['p95']:.1f} ms, "
+                  f"detect p50 {snapshot['detect_ms']['p50']:.1f} ms, classify p50 {snapshot['classify_ms']['p50']:.1f} ms, "
+                  f"faces/frame {snapshot['faces_per_frame']}, dropped {snapshot['dropped_frames']}, "
+                  f"CPU {cpu * 100:.0f}% of one core ({cpu * 100 / os.cpu_count():.0f}% of all)")
+
+
+def bench_boot(config: Config, runs: int) -> None:
+    """Process start to READY=1 (systemd's view), first with an empty OpenVINO model cache, then with it filled."""
+    import re
+    import subprocess
+    import sys
+
+    from kiosk.config import toml_value
+    from kiosk.systemd_notify import NotifyListener
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        video = moving_face_video(work / "boot.avi", 640, 480, 30.0, seconds=2.0)
+        cache = work / "cache"
+        config_path = work / "kiosk.toml"
+        sections = {section: dict(keys) for section, keys in config.values.items()}
+        sections["runtime"].update(cache_dir=str(cache), state_dir=str(work / "state"))
+        sections["camera"]["source"] = str(video)
+        sections["web"].update(host="127.0.0.1", port=free_port())
+        config_path.write_text("".join(
+            f"[{name}]\n" + "".join(f"{key} = {toml_value(value)}\n" for key, value in keys.items())
+            for name, keys in sections.items()))
+        print(f"boot: `mask-kiosk run` to READY=1 with a video source, {runs} runs each")
+        results: dict[str, list[tuple[float, float]]] = {"cold (empty model cache)": [], "warm (model cache)": []}
+        for run_index in range(runs):
+            for label in results:
+                if label.startswith("cold"):
+                    shutil.rmtree(cache, ignore_errors=True)
+                socket_path = str(work / f"notify-{run_index}-{label[:4]}.sock")
+                listener = NotifyListener(socket_path)
+                started = time.monotonic()
+                process = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(config_path), "run"],
+                                           env={**os.environ, "NOTIFY_SOCKET": socket_path},
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    ready = listener.wait_for("READY=1", 120)
+                    message = listener.with_line("READY=1")[0][1]
+                    load = float(re.search(r"models loaded in ([0-9.]+) s", message).group(1))
+                    results[label].append((ready - started, load))
+                finally:
+                    process.terminate()
+                    process.wait(30)
+                    listener.close()
+        for label, values in results.items():
+            totals, loads = zip(*values)
+            print(f"  {label:<26} to READY median {np.median(totals):.2f} s (min {min(totals):.2f}); "
+                  f"models + camera median {np.median(loads):.3f} s")
+
+
 def run(target: str, config: Config, args: argparse.Namespace) -> int:
-    if target == "detector":
-        bench_detector(config, args.frames)
+    if target == "pipeline":
+        bench_pipeline(config, args.source, args.seconds, args.fps)
+    elif target == "boot":
+        bench_boot(config, args.runs)
+    elif target == "ui":
+        from kiosk.bench_ui import bench_ui
+        bench_ui(config, args.seconds, args.chromium)
+    else:
+        {"detector": bench_detector, "classifier": bench_classifier}[target](config, args.frames)
     return 0

@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from kiosk.config import ConfigError, load_config
@@ -56,10 +57,16 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from kiosk.analyzer import describe_setup
+    from kiosk.models import load_classifier, load_detector
     config = load_config(args.config)
-    print(f"config: {config.path} (valid)")
-    for line in describe_setup(config):
+    settings = config.settings_path()
+    print(f"config: {config.path} (valid){f', with saved settings {settings}' if settings.exists() else ''}")
+    started = time.perf_counter()
+    detector, classifier = load_detector(config), load_classifier(config)
+    for line in describe_setup(config, detector, classifier):
         print(line)
+    print(f"models compiled in {time.perf_counter() - started:.2f} s")
+    print(f"admin password: {'set' if config['admin']['password_hash'] else 'NOT SET (mask-kiosk set-password)'}")
     return 0
 
 
@@ -68,6 +75,31 @@ def cmd_models_build(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     built = build_detector_models(config.models_dir(), force=args.force)
     print(f"face detector IR in {config.models_dir()}: {'built' if built else 'already current'}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.server import serve
+    return serve(load_config(args.config), source=args.source, host=args.host, port=args.port)
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    import getpass
+    from kiosk.config import save_settings
+    from kiosk.passwords import hash_password
+    config = load_config(args.config)
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("new admin password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 1
+    if len(password) < 8:
+        print("error: use at least 8 characters", file=sys.stderr)
+        return 1
+    save_settings(config, {"admin": {"password_hash": hash_password(password)}})
+    print(f"admin password saved (hashed) in {config.settings_path()}; restart the kiosk to use it")
     return 0
 
 
@@ -87,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--json", action="store_true", help="one JSON object per image and line")
     detect.set_defaults(func=cmd_detect)
 
+    run = commands.add_parser("run", help="start the kiosk: camera, pipeline, kiosk screen and admin page")
+    run.add_argument("--source", help="camera override: device, video file or URL")
+    run.add_argument("--host", help="listen address (default: web.host)")
+    run.add_argument("--port", type=int, help="port (default: web.port)")
+    run.set_defaults(func=cmd_run)
+
+    password = commands.add_parser("set-password", help="set the admin password (stored hashed)")
+    password.add_argument("--stdin", action="store_true", help="read it from standard input")
+    password.set_defaults(func=cmd_set_password)
+
     check = commands.add_parser("check", help="validate config, models and device")
     check.set_defaults(func=cmd_check)
 
@@ -97,8 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_models_build)
 
     bench_parser = commands.add_parser("bench", help="measure latency (prints figures)")
-    bench_parser.add_argument("target", choices=["detector"])
-    bench_parser.add_argument("--frames", type=int, default=200)
+    bench_parser.add_argument("target", choices=["detector", "classifier", "pipeline", "ui", "boot"])
+    bench_parser.add_argument("--frames", type=int, default=200, help="detector/classifier: frames per case")
+    bench_parser.add_argument("--source", help="pipeline: video file or camera (default: generated 640x480 and 1280x720)")
+    bench_parser.add_argument("--seconds", type=float, default=8.0, help="pipeline, ui: measuring time")
+    bench_parser.add_argument("--fps", type=float, default=30.0, help="pipeline: frame rate of the generated sources")
+    bench_parser.add_argument("--chromium", default="/usr/bin/chromium", help="ui: the browser to drive")
+    bench_parser.add_argument("--runs", type=int, default=3, help="boot: starts of each kind")
     bench_parser.set_defaults(func=cmd_bench)
     return parser
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "kiosk.toml"
 CONFIG_ENV = "MASK_KIOSK_CONFIG"
+SETTINGS_NAME = "settings.toml"
 
 
 class ConfigError(ValueError):
@@ -39,12 +40,27 @@ def in_range(low: float, high: float) -> Callable[[Any], str | None]:
     return check
 
 
+def zone_box(value: Any) -> str | None:
+    if (len(value) != 4 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            or not (0 <= value[0] < value[2] <= 1 and 0 <= value[1] < value[3] <= 1)):
+        return f"must be [x1, y1, x2, y2] fractions of the frame with x1 < x2 and y1 < y2 (got {value!r})"
+    return None
+
+
+def password_hash_format(value: Any) -> str | None:
+    if value and not (value.startswith("scrypt$") and value.count("$") == 5):
+        return "must be a hash made by `mask-kiosk set-password` (never a plain password)"
+    return None
+
+
 SCHEMA: dict[str, dict[str, Field]] = {
     "runtime": {
         "device": Field("AUTO", str, one_of("AUTO", "CPU", "GPU")),
         "performance_hint": Field("LATENCY", str, one_of("LATENCY", "THROUGHPUT")),
         # empty: $CACHE_DIRECTORY (systemd) or ~/.cache/mask-kiosk
         "cache_dir": Field("", str),
+        # empty: $STATE_DIRECTORY (systemd) or ~/.local/state/mask-kiosk; holds settings.toml from the admin page
+        "state_dir": Field("", str),
         "models_dir": Field("", str),
     },
     "detector": {
@@ -58,9 +74,58 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "min_score": Field(0.4, float, in_range(0.05, 0.99)),
     },
     "classifier": {
-        # extra border around the detector's box, as a fraction of its size per side
-        "margin": Field(0.25, float, in_range(0.0, 1.0)),
         "max_batch": Field(8, int, in_range(1, 64)),
+    },
+    "camera": {
+        # device index, /dev/video*, /dev/v4l/by-id/..., a video file, or an rtsp/http URL
+        "source": Field("0", str),
+        "width": Field(640, int, in_range(160, 3840)),
+        "height": Field(480, int, in_range(120, 2160)),
+        "fps": Field(30.0, float, in_range(1, 120)),
+        "loop": Field(True, bool),
+        "stall_timeout_s": Field(2.0, float, in_range(0.2, 30)),
+    },
+    "pipeline": {
+        "jobs": Field(2, int, in_range(1, 8)),
+    },
+    "tracker": {
+        "history": Field(5, int, in_range(1, 30)),
+        "min_iou": Field(0.3, float, in_range(0.05, 0.95)),
+        "max_missed": Field(5, int, in_range(0, 100)),
+    },
+    "decision": {
+        "hold_ms": Field(800.0, float, in_range(0, 10000)),
+        "switch_ms": Field(250.0, float, in_range(0, 5000)),
+        "zone": Field([0.0, 0.0, 1.0, 1.0], list, zone_box),
+        "min_face_fraction": Field(0.08, float, in_range(0.0, 1.0)),
+    },
+    "display": {
+        "max_width": Field(1280, int, in_range(160, 3840)),
+        "max_height": Field(720, int, in_range(120, 2160)),
+        "jpeg_quality": Field(80, int, in_range(30, 100)),
+        "language": Field("en", str, one_of("en", "zh")),
+    },
+    "record": {
+        "enabled": Field(True, bool),
+        "retention_days": Field(30.0, float, in_range(0.01, 3650)),
+        "snapshot_quota_mb": Field(500.0, float, in_range(0.001, 1_000_000)),
+        "blur_faces": Field(False, bool),
+    },
+    "web": {
+        "host": Field("0.0.0.0", str),
+        "port": Field(8080, int, in_range(1, 65535)),
+        # the kiosk screen answers only the device itself unless this is true
+        "kiosk_remote": Field(False, bool),
+        "photo_workers": Field(2, int, in_range(1, 8)),
+        "photo_queue": Field(16, int, in_range(1, 256)),
+        "photo_cache": Field(64, int, in_range(0, 4096)),
+    },
+    "admin": {
+        "user": Field("admin", str),
+        # set with `mask-kiosk set-password`; empty: the admin page refuses every login
+        "password_hash": Field("", str, password_hash_format),
+        "max_failed_logins": Field(5, int, in_range(1, 100)),
+        "lockout_s": Field(60.0, float, in_range(1, 86400)),
     },
 }
 
@@ -69,9 +134,23 @@ SCHEMA: dict[str, dict[str, Field]] = {
 class Config:
     values: dict[str, dict[str, Any]]
     path: Path | None
+    base: dict[str, Any] = field(default_factory=dict)       # the config file as written
+    overrides: dict[str, Any] = field(default_factory=dict)  # settings.toml, saved by the admin page
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.values[section]
+
+    def state_dir(self) -> Path:
+        configured = self.values["runtime"]["state_dir"]
+        if configured:
+            return Path(configured).expanduser()
+        if os.environ.get("STATE_DIRECTORY"):
+            return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+        base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
+        return base / "mask-kiosk"
+
+    def settings_path(self) -> Path:
+        return self.state_dir() / SETTINGS_NAME
 
     def cache_dir(self) -> Path:
         configured = self.values["runtime"]["cache_dir"]
@@ -121,13 +200,72 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return values
 
 
-def load_config(path: Path | str | None = None) -> Config:
-    """Load the config file (argument, $MASK_KIOSK_CONFIG, or config/kiosk.toml)."""
-    chosen = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{chosen}: config file not found") from None
+        raise ConfigError(f"{path}: config file not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{chosen}: not valid TOML ({exc})") from None
-    return Config(validate(raw), chosen)
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = {section: dict(keys) for section, keys in base.items()}
+    for section, keys in overrides.items():
+        merged.setdefault(section, {}).update(keys)
+    return merged
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """The config file (argument, $MASK_KIOSK_CONFIG, or config/kiosk.toml) with the admin's saved settings over it."""
+    chosen = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    base = _read_toml(chosen)
+    config = Config(validate(base), chosen, base)
+    settings = config.settings_path()
+    if not settings.exists():
+        return config
+    overrides = _read_toml(settings)
+    try:
+        return Config(validate(_merged(base, overrides)), chosen, base, overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"{settings}: {exc}") from None
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def save_settings(config: Config, changes: dict[str, dict[str, Any]]) -> Config:
+    """Validate changes over the current config and write them to settings.toml atomically.
+
+    Raises ConfigError (nothing written) when a value is bad.
+    """
+    overrides = _merged(config.overrides, changes)
+    values = validate(_merged(config.base, overrides))
+    lines = ["# Saved by the mask-kiosk admin page; overrides the config file.", ""]
+    for section, keys in overrides.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {toml_value(values[section][key])}" for key in keys]
+        lines.append("")
+    path = config.settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives power loss
+    finally:
+        os.close(directory)
+    return Config(values, config.path, config.base, overrides)

@@ -1,0 +1,16 @@
+"""Child process for the power-loss test: writes events as fast as it can, printing each committed id."""
+import sys
+from pathlib import Path
+
+from kiosk.decision import GateState
+from kiosk.events import EventRecorder, RecordSettings
+
+from event_items import published
+
+recorder = EventRecorder(Path(sys.argv[1]), RecordSettings())
+states = [GateState.STOP, GateState.PASS]
+sequence = 0
+while True:
+    event_id = recorder.write(published(sequence, states[sequence % 2]), None)
+    print(event_id, flush=True)
+    sequence += 1

@@ -1,0 +1,90 @@
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kiosk.decision import GateState
+from kiosk.events import EventLog, EventRecorder, RecordSettings
+
+from event_items import JPEG, published
+
+HERE = Path(__file__).parent
+
+
+def test_sigkill_while_writing_leaves_a_clean_db_with_every_committed_event(tmp_path):
+    child = subprocess.Popen([sys.executable, str(HERE / "event_writer_child.py"), str(tmp_path)],
+                             stdout=subprocess.PIPE, text=True, cwd=HERE)
+    committed = []
+    for line in child.stdout:
+        committed.append(int(line))
+        if len(committed) >= 40:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    committed += [int(line) for line in child.stdout.read().split()]  # printed before the kill landed
+    database = sqlite3.connect(tmp_path / "events.sqlite3")
+    assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    stored = {row[0] for row in database.execute("SELECT id FROM events")}
+    assert set(committed) <= stored
+    snapshots = {row[0] for row in database.execute("SELECT snapshot FROM events WHERE id IN (%s)"
+                                                    % ",".join(map(str, committed)))}
+    assert all((tmp_path / "snapshots" / name).stat().st_size > 0 for name in snapshots)
+
+
+def wait_for(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_snapshot_quota_prunes_oldest_and_recording_goes_on(tmp_path):
+    quota_mb = len(JPEG) * 5 / 1e6  # room for five snapshots
+    recorder = EventRecorder(tmp_path, RecordSettings(snapshot_quota_mb=quota_mb)).start()
+    states = [GateState.STOP, GateState.PASS]
+    for sequence in range(20):
+        recorder.observe(published(sequence, states[sequence % 2]))
+        wait_for(lambda: recorder.written == sequence + 1)
+    recorder.prune()
+    assert recorder.snapshot_bytes() <= quota_mb * 1e6
+    log = EventLog(recorder.db_path, recorder.snapshots)
+    rows = log.query(0)
+    assert len(rows) == 20  # events stay; only old pictures go
+    kept = [row["id"] for row in rows if row["snapshot"]]
+    assert kept and min(kept) > max(row["id"] for row in rows if not row["snapshot"])
+    recorder.observe(published(20, GateState.STOP))
+    wait_for(lambda: recorder.written == 21)
+    recorder.stop()
+
+
+def test_retention_drops_old_events(tmp_path):
+    recorder = EventRecorder(tmp_path, RecordSettings(retention_days=1))
+    recorder.write(published(0, GateState.STOP, age_s=3 * 86400), None)
+    recorder.write(published(1, GateState.PASS), "STOP")
+    recorder.prune()
+    rows = EventLog(recorder.db_path, recorder.snapshots).query(0)
+    assert [row["state"] for row in rows] == ["PASS"]
+    assert len(list(recorder.snapshots.rglob("*.jpg"))) == 1
+
+
+def test_only_state_changes_are_recorded_and_exported(tmp_path):
+    recorder = EventRecorder(tmp_path, RecordSettings(blur_faces=True)).start()
+    sequence = [GateState.NO_FACE, GateState.STOP, GateState.STOP, GateState.STOP, GateState.PASS, GateState.PASS]
+    for index, state in enumerate(sequence):
+        recorder.observe(published(index, state, label="no_mask" if state == GateState.STOP else "mask"))
+    wait_for(lambda: recorder.written == 3)
+    recorder.stop()
+    log = EventLog(recorder.db_path, recorder.snapshots)
+    rows = list(reversed(log.query(0)))
+    assert [row["state"] for row in rows] == ["NO_FACE", "STOP", "PASS"]
+    blurred = (recorder.snapshots / rows[1]["snapshot"]).read_bytes()
+    assert blurred != JPEG  # faces pixelated for privacy
+    csv_text = log.csv(0).splitlines()
+    assert csv_text[0] == "time,state,previous,faces,masked,unmasked,incorrect,snapshot"
+    assert [line.split(",")[1] for line in csv_text[1:]] == ["NO_FACE", "STOP", "PASS"]
+    (hour, passes, stops), = log.hourly_compliance(0)
+    assert (passes, stops) == (1, 1)
+    assert log.counts() == {"NO_FACE": 1, "STOP": 1, "PASS": 1}

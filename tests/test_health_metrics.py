@@ -1,0 +1,46 @@
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from kiosk.samples import frame_with_face
+from kiosk.sim_camera import SimulatedIPCamera
+
+from conftest import config_with
+
+
+@pytest.fixture
+def running(config, tmp_path):
+    from kiosk.web.app import create_app
+    from kiosk.web.service import KioskService
+    camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()
+    service = KioskService.start(config_with(config, runtime={"state_dir": str(tmp_path)}), camera.url)
+    client = TestClient(create_app(service))
+    yield camera, service, client
+    service.stop()
+    camera.unplug()
+
+
+def wait_until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_metrics_parse_and_healthz_follows_the_source(running):
+    camera, service, client = running
+    wait_until(lambda: client.get("/healthz").status_code == 200, 15)
+    assert client.get("/healthz").json()["healthy"] is True
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    for name in ("mask_kiosk_processed_fps", "mask_kiosk_latency_ms", "mask_kiosk_faces_per_frame",
+                 "mask_kiosk_camera_connected", "mask_kiosk_gate_state", "mask_kiosk_violations"):
+        assert name in families, name
+    assert families["mask_kiosk_camera_connected"].samples[0].value == 1.0
+    assert families["mask_kiosk_processed_fps"].samples[0].value > 5
+    camera.unplug()
+    wait_until(lambda: client.get("/healthz").status_code == 503, 5)
+    assert "camera disconnected" in client.get("/healthz").json()["reason"]
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    assert families["mask_kiosk_camera_connected"].samples[0].value == 0.0

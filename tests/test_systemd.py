@@ -1,0 +1,95 @@
+"""systemd integration: unit files verify; READY=1 after the first frame; WATCHDOG=1 only while the pipeline advances."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+from kiosk.config import PROJECT_ROOT
+from kiosk.samples import frame_with_face
+from kiosk.sim_camera import SimulatedIPCamera
+from kiosk.systemd_notify import NotifyListener, Watchdog, notify
+
+from kiosk_server import KioskServer
+
+UNITS = PROJECT_ROOT / "systemd"
+
+
+def verify(tmp_path, *units: str) -> None:
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    rendered = []
+    for unit in units:
+        path = tmp_path / unit
+        path.write_text((UNITS / unit).read_text().replace("@PREFIX@", str(PROJECT_ROOT)))
+        rendered.append(str(path))
+    result = subprocess.run(["systemd-analyze", "verify", *rendered], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_service_unit_verifies(tmp_path):
+    verify(tmp_path, "mask-kiosk.service")
+
+
+def test_screen_unit_verifies_with_the_service(tmp_path):
+    if not shutil.which("cage"):
+        pytest.skip("cage is absent (install.sh --system installs it; .ci/run too)")
+    verify(tmp_path, "mask-kiosk.service", "mask-kiosk-screen.service")
+
+
+def test_ready_after_first_frame_then_periodic_watchdog(tmp_path, videos):
+    systemd = NotifyListener(tmp_path / "notify.sock")
+    server = KioskServer(tmp_path, videos["bare"])
+    try:
+        server.start(environment={"NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": "600000"})  # ping every 0.3 s
+        ready = systemd.wait_for("READY=1", 60)
+        ready_message = systemd.with_line("READY=1")[0][1]
+        assert "first frame processed" in ready_message
+        time.sleep(1.5)
+        pings = [t for t, _ in systemd.with_line("WATCHDOG=1")]
+        assert len(pings) >= 3 and pings[0] >= ready
+        assert any(m.startswith("STATUS=") or "\nSTATUS=" in m for _, m in systemd.messages)
+    finally:
+        server.stop()
+        systemd.close()
+    assert systemd.with_line("STOPPING=1")
+
+
+def test_watchdog_pings_stop_when_the_pipeline_freezes(tmp_path, config, monkeypatch):
+    from kiosk.assembly import build_pipeline
+    systemd = NotifyListener(tmp_path / "notify.sock")
+    monkeypatch.setenv("NOTIFY_SOCKET", systemd.path)
+    camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()
+    pipeline = build_pipeline(config, camera.url).start()
+    watchdog = Watchdog(pipeline.worth_keeping, lambda: pipeline.state, 0.2).start()
+    release = threading.Event()
+    original = pipeline.detector.postprocess
+
+    def hung_postprocess(*args, **kwargs):
+        release.wait(30)  # a hung inference: frames keep arriving, nothing is published
+        return original(*args, **kwargs)
+
+    try:
+        time.sleep(1.5)
+        assert len(systemd.with_line("WATCHDOG=1")) >= 4
+        pipeline.detector.postprocess = hung_postprocess
+        time.sleep(3.0)  # beyond the stall window
+        count = len(systemd.with_line("WATCHDOG=1"))
+        time.sleep(1.5)
+        assert len(systemd.with_line("WATCHDOG=1")) == count, "pings went on while frozen"
+        assert any("stalled" in m for _, m in systemd.messages)
+        assert pipeline.source.connected
+    finally:
+        watchdog.stop()
+        release.set()
+        pipeline.stop()
+        camera.unplug()
+        systemd.close()
+
+
+def test_notify_outside_systemd_does_nothing(monkeypatch):
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    assert notify("READY=1") is False
