@@ -101,15 +101,15 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
         for path, name in sources:
             pipeline = build_pipeline(config, path).start()
             time.sleep(1.0)  # warm-up: first compile, first frames
-            published_before = pipeline.metrics.published
+            processed_before = pipeline.metrics.processed_frames
             cpu_before, wall_before = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
             time.sleep(seconds)
             cpu_after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - wall_before
             snapshot = pipeline.snapshot()
-            published = pipeline.metrics.published - published_before
+            processed = pipeline.metrics.processed_frames - processed_before
             pipeline.stop()
             cpu = (cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime) / wall
-            print(f"{name}: processed {published / wall:5.1f} fps (camera {snapshot['capture_fps']:.1f}), "
+            print(f"{name}: processed {processed / wall:5.1f} fps (camera {snapshot['capture_fps']:.1f}), "
                   f"capture->published p50 {snapshot['latency_ms']['p50']:.1f} ms p95 {snapshot['latency_ms']['p95']:.1f} ms, "
                   f"detect p50 {snapshot['detect_ms']['p50']:.1f} ms, classify p50 {snapshot['classify_ms']['p50']:.1f} ms, "
                   f"faces/frame {snapshot['faces_per_frame']}, dropped {snapshot['dropped_frames']}, "

@@ -46,31 +46,40 @@ class PipelineMetrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.processed = RateMeter()
-        self.latency_ms: deque[float] = deque(maxlen=SAMPLES)      # capture -> published
+        self.latency_ms: deque[float] = deque(maxlen=SAMPLES)      # capture -> published (shown frames)
         self.detect_ms: deque[float] = deque(maxlen=SAMPLES)       # detector inference + postprocess
         self.classify_ms: deque[float] = deque(maxlen=SAMPLES)     # classifier inference + postprocess
         self.faces: deque[int] = deque(maxlen=SAMPLES)
         self.published = 0
+        self.processed_frames = 0
 
-    def record(self, now: float, latency_ms: float, detect_ms: float, classify_ms: float | None, faces: int) -> None:
+    def record_processed(self, now: float, detect_ms: float, classify_ms: float | None, faces: int) -> None:
+        """Every frame through both models, tracker and decision."""
         with self._lock:
             self.processed.tick(now)
-            self.latency_ms.append(latency_ms)
+            self.processed_frames += 1
             self.detect_ms.append(detect_ms)
             if classify_ms is not None:
                 self.classify_ms.append(classify_ms)
             self.faces.append(faces)
+
+    def record_published(self, latency_ms: float) -> None:
+        """A frame handed to viewers, latency_ms after its capture."""
+        with self._lock:
+            self.latency_ms.append(latency_ms)
             self.published += 1
 
-    def snapshot(self, capture_fps: float, dropped: int, state: str) -> dict:
+    def snapshot(self, capture_fps: float, dropped: int, stale_hidden: int, state: str) -> dict:
         now = time.monotonic()
         with self._lock:
             return {
                 "state": state,
                 "capture_fps": round(capture_fps, 1),
                 "processed_fps": round(self.processed.rate(now), 1),
+                "processed_frames": self.processed_frames,
                 "published_frames": self.published,
                 "dropped_frames": dropped,
+                "stale_hidden": stale_hidden,
                 "latency_ms": percentiles(self.latency_ms),
                 "detect_ms": percentiles(self.detect_ms),
                 "classify_ms": percentiles(self.classify_ms),

@@ -2,7 +2,10 @@
 
 Up to `jobs` frames are in flight; each waits for its turn so results are
 published in frame order. A new frame is taken only when a slot is free, and
-it is always the newest one, so nothing queues without bound.
+it is always the newest one, so nothing queues without bound. Every result
+feeds the tracker and the decision; one that is already more than
+MAX_FRAMES_BEHIND camera frames old when ready is not shown (unless nothing
+has been shown for a while), so viewers always see a fresh picture.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import openvino as ov
 
 from kiosk.camera import CameraSource, Frame
@@ -26,6 +30,8 @@ from kiosk.tracker import FaceTracker, TrackedFace
 log = logging.getLogger(__name__)
 
 DISCONNECTED = "DISCONNECTED"
+MAX_FRAMES_BEHIND = 2
+SHOW_STALE_AFTER_S = 0.25  # an overloaded box still shows something, late, rather than freeze
 STALL_S = 2.0            # no frame published for this long while the camera delivers: stalled
 HUNG_CAMERA_S = 15.0     # the capture thread neither read nor retried for this long: hung
 
@@ -121,14 +127,23 @@ class LivePipeline:
         self._thread: threading.Thread | None = None
         self.errors = 0
         self.last_published_at = 0.0
+        self.stale_hidden = 0
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> "LivePipeline":
+        self._warm_up()
+        self.last_published_at = time.monotonic()  # start-up counts as shown: the stale rule and stall grace
         if not self.source.alive:
             self.source.start()
         self._thread = threading.Thread(target=self._submit_loop, name="pipeline-submit", daemon=True)
         self._thread.start()
         return self
+
+    def _warm_up(self) -> None:
+        """One inference per model before the camera starts: the first real frame must not pay for it."""
+        blank = np.zeros((480, 640, 3), np.uint8)
+        self.detector.detect(blank)
+        self.classifier.probabilities(np.zeros((1, self.classifier.input_size, self.classifier.input_size, 3), np.uint8))
 
     def stop(self) -> None:
         self._stop.set()
@@ -170,7 +185,7 @@ class LivePipeline:
 
     def snapshot(self) -> dict:
         return self.metrics.snapshot(self.source.capture_rate.rate(time.monotonic()),
-                                     self.source.frames_dropped, self.state)
+                                     self.source.frames_dropped, self.stale_hidden, self.state)
 
     # -- submit side -----------------------------------------------------------
     def _submit_loop(self) -> None:
@@ -240,13 +255,17 @@ class LivePipeline:
         height, width = frame.image.shape[:2]
         tracked = self.tracker.update(job.faces, frame.captured)
         state = self.decision.update(tracked, width, height, frame.captured)
+        now = time.monotonic()
+        self.metrics.record_processed(now, (job.detected - job.submitted) * 1000, job.classify_ms, len(job.faces))
+        newest = self.source.latest()
+        behind = newest.index - frame.index if newest is not None and newest.index >= frame.index else 0
+        if behind > MAX_FRAMES_BEHIND and now - self.last_published_at < SHOW_STALE_AFTER_S:
+            self.stale_hidden += 1
+            return
         image = annotate_tracked(frame.image, tracked, (self.display.max_width, self.display.max_height))
         jpeg = encode_jpeg(image, self.display.jpeg_quality)
         now = time.monotonic()
         self.last_published_at = now
-        newest = self.source.latest()
-        behind = newest.index - frame.index if newest is not None else 0
         self.broadcast.publish(Published(job.sequence, frame.index, frame.captured, now, tracked, state, jpeg, behind,
                                          (width, height)))
-        self.metrics.record(now, (now - frame.captured) * 1000, (job.detected - job.submitted) * 1000,
-                            job.classify_ms, len(job.faces))
+        self.metrics.record_published((now - frame.captured) * 1000)
