@@ -130,6 +130,15 @@ SCHEMA: dict[str, dict[str, Field]] = {
 }
 
 
+def _directory(configured: str, systemd_variable: str, xdg_variable: str, xdg_default: Path) -> Path:
+    """The configured folder, else the one systemd gives the service, else the XDG one for this user."""
+    if configured:
+        return Path(configured).expanduser()
+    if os.environ.get(systemd_variable):
+        return Path(os.environ[systemd_variable].split(":")[0])
+    return Path(os.environ.get(xdg_variable, xdg_default)) / "mask-kiosk"
+
+
 @dataclass(frozen=True)
 class Config:
     values: dict[str, dict[str, Any]]
@@ -141,25 +150,15 @@ class Config:
         return self.values[section]
 
     def state_dir(self) -> Path:
-        configured = self.values["runtime"]["state_dir"]
-        if configured:
-            return Path(configured).expanduser()
-        if os.environ.get("STATE_DIRECTORY"):
-            return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
-        base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
-        return base / "mask-kiosk"
+        return _directory(self.values["runtime"]["state_dir"], "STATE_DIRECTORY", "XDG_STATE_HOME",
+                          Path.home() / ".local" / "state")
 
     def settings_path(self) -> Path:
         return self.state_dir() / SETTINGS_NAME
 
     def cache_dir(self) -> Path:
-        configured = self.values["runtime"]["cache_dir"]
-        if configured:
-            return Path(configured).expanduser()
-        if os.environ.get("CACHE_DIRECTORY"):
-            return Path(os.environ["CACHE_DIRECTORY"].split(":")[0])
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        return base / "mask-kiosk"
+        return _directory(self.values["runtime"]["cache_dir"], "CACHE_DIRECTORY", "XDG_CACHE_HOME",
+                          Path.home() / ".cache")
 
     def models_dir(self) -> Path:
         configured = self.values["runtime"]["models_dir"]

@@ -78,10 +78,10 @@ def wait_until_ready(first_frame: Callable[[], bool], camera_missing: Callable[[
 class NotifyListener:
     """A stand-in for systemd's side of $NOTIFY_SOCKET (tests and `bench boot`): collects what arrives."""
 
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
+        self.sock.bind(self.path)
         self.sock.settimeout(0.1)
         self.messages: list[tuple[float, str]] = []
         self._stop = threading.Event()

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,11 @@ import pytest
 from kiosk.config import PROJECT_ROOT, Config, load_config
 
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+
+# the shipped config only: no admin settings or events of this machine's own kiosk
+os.environ.pop("MASK_KIOSK_CONFIG", None)
+os.environ.pop("STATE_DIRECTORY", None)
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="mask-kiosk-tests-")
 
 
 def shared_dataset(name: str) -> Path:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -159,6 +161,24 @@ def test_settings_change_applies_live_and_persists_across_restart(browser, page,
     page.wait_for_selector("text=mask-kiosk admin")
     page.get_by_role("tab", name="Settings").click()
     assert page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").input_value() == str(videos["masked"])
+
+
+def test_events_tab_shows_the_record_and_exports_csv(page, server):
+    log_in(page, server)
+    page.wait_for_selector("text=mask-kiosk admin")
+    page.get_by_role("tab", name="Events").click()
+    page.get_by_role("button", name="Refresh").click()
+    page.wait_for_selector("text=STOP", timeout=15000)
+    page.locator(".block.events-gallery img").first.wait_for(timeout=15000)
+    screenshot(page, "admin-events")
+    response = page.request.get(server.url + "/admin/events.csv?hours=1")
+    assert response.status == 200
+    lines = response.text().splitlines()
+    assert lines[0].startswith("time,state,previous,faces")
+    assert any(",STOP," in line for line in lines[1:])
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(server.url + "/admin/events.csv")  # no session cookie
+    assert refused.value.code == 401
 
 
 def test_nothing_leaves_the_machine(server, requests_seen):

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
 
 from kiosk.web.auth import SESSION_COOKIE, AdminAuth  # noqa: E402
-from kiosk.web.pages import CSS, THEME, admin_page, kiosk_page  # noqa: E402
+from kiosk.web.pages import KIOSK_CSS, LIVE_CSS, THEME, admin_page, kiosk_page  # noqa: E402
 from kiosk.web.prometheus import registry_for  # noqa: E402
 from kiosk.web.service import KioskService  # noqa: E402
 
@@ -122,9 +122,9 @@ def create_app(service: KioskService) -> FastAPI:
     # own routes first: a mount at "/" answers every path below it
     snapshots = [str(service.events.snapshots)] if service.events is not None else None
     app = gr.mount_gradio_app(app, admin_page(service), path="/admin", auth_dependency=admin_user, theme=THEME,
-                              css=CSS, footer_links=[], max_file_size="20mb", run_history=False, pwa=False,
+                              css=LIVE_CSS, footer_links=[], max_file_size="20mb", run_history=False, pwa=False,
                               allowed_paths=snapshots)
-    app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=THEME, css=CSS, footer_links=[],
+    app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=THEME, css=KIOSK_CSS, footer_links=[],
                               run_history=False, pwa=False)
     return app
 

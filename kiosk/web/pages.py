@@ -12,7 +12,8 @@ from kiosk.web.service import KioskService
 
 WEB_DIR = Path(__file__).parent
 LIVE_JS = (WEB_DIR / "live.js").read_text(encoding="utf-8")
-CSS = (WEB_DIR / "kiosk.css").read_text(encoding="utf-8")
+LIVE_CSS = (WEB_DIR / "live.css").read_text(encoding="utf-8")
+KIOSK_CSS = LIVE_CSS + (WEB_DIR / "kiosk.css").read_text(encoding="utf-8")
 # system fonts only: nothing is fetched, not even Gradio's bundled web fonts
 THEME = gr.themes.Default(font=["system-ui", "Noto Sans CJK SC", "DejaVu Sans", "sans-serif"],
                           font_mono=["DejaVu Sans Mono", "monospace"])
@@ -156,7 +157,8 @@ def events_tab(service: KioskService, page: gr.Blocks) -> None:
                        height=260)
     table = gr.Dataframe(headers=["time", "state", "faces", "masked", "unmasked", "incorrect"],
                          label="events, newest first", interactive=False, max_height=320)
-    gallery = gr.Gallery(label=f"snapshots (newest {GALLERY_SIZE})", columns=6, height=260)
+    gallery = gr.Gallery(label=f"snapshots (newest {GALLERY_SIZE})", columns=6, height=260,
+                         elem_classes="events-gallery")
 
     def show(state_filter: str, last_hours: float):
         import pandas as pd
