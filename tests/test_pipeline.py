@@ -1,6 +1,8 @@
 import threading
 import time
 
+import pytest
+
 from kiosk.assembly import build_pipeline
 from kiosk.camera import CameraSettings, CameraSource
 from kiosk.pipeline import DISCONNECTED
@@ -53,13 +55,18 @@ def test_masked_face_passes(config, tmp_path, masked_portrait):
 
 
 def test_results_in_frame_order_and_fresh_under_a_fast_source(config, tmp_path):
-    path = write_video(tmp_path / "fast.avi", walking_face(grace_hopper(), 0, 120), 120)
-    pipeline, published = run_video(config, path, 1.0)
+    """The first source rate (of a rising series) that this machine's pipeline cannot keep up with."""
+    for fps in (120, 150, 180, 240):
+        path = write_video(tmp_path / f"fast{fps}.avi", walking_face(grace_hopper(), 0, fps), fps)
+        pipeline, published = run_video(config, path, 1.0)
+        if pipeline.source.frames_dropped > 0:
+            break
+    else:
+        pytest.fail("the pipeline kept up even with a 240 fps source")
     indices = [item.frame_index for item in published]
     assert len(indices) > 20
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
-    assert pipeline.source.frames_dropped > 0, "the source should be faster than the pipeline"
-    assert max(item.frames_behind for item in published) <= 2
+    assert max(item.frames_behind for item in published) <= 2, f"at {fps} fps"
 
 
 def test_unplugged_camera_is_reported_and_recovers(config):
