@@ -18,6 +18,8 @@ import numpy as np
 from kiosk.live_metrics import RateMeter
 
 log = logging.getLogger(__name__)
+# OpenCV warns on every failed open; the reconnect loop logs each new reason once instead
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 5.0
@@ -65,11 +67,11 @@ def open_capture(settings: CameraSettings) -> cv2.VideoCapture:
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 3000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 3000])
     else:
         if not Path(settings.source).is_file():
-            raise OSError(f"{settings.source}: no such video file")
+            raise OSError("no such video file")
         capture = cv2.VideoCapture(settings.source)
     if not capture.isOpened():
         capture.release()
-        raise OSError(f"{settings.source}: cannot open")
+        raise OSError("cannot open")
     return capture
 
 
