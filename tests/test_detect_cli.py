@@ -2,7 +2,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 from kiosk.samples import grace_hopper_path
 

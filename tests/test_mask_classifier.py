@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -56,7 +58,6 @@ def test_drawn_mask_is_mask(analyzer, masked_portrait):
 
 
 def card_balanced_accuracy(config) -> float:
-    import json
     return json.loads((classifier_dir(config) / "metrics.json").read_text())["ir_validation"]["balanced_accuracy"]
 
 

@@ -40,7 +40,7 @@ def requests_seen():
 
 
 @pytest.fixture(scope="module")
-def browser(requests_seen):
+def browser():
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield chromium
