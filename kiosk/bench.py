@@ -122,20 +122,17 @@ def bench_boot(config: Config, runs: int) -> None:
     import subprocess
     import sys
 
-    from kiosk.config import toml_value
+    from kiosk.config import dump_toml
     from kiosk.systemd_notify import NotifyListener
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         video = moving_face_video(work / "boot.avi", 640, 480, 30.0, seconds=2.0)
         cache = work / "cache"
         config_path = work / "kiosk.toml"
-        sections = {section: dict(keys) for section, keys in config.values.items()}
-        sections["runtime"].update(cache_dir=str(cache), state_dir=str(work / "state"))
-        sections["camera"]["source"] = str(video)
-        sections["web"].update(host="127.0.0.1", port=free_port())
-        config_path.write_text("".join(
-            f"[{name}]\n" + "".join(f"{key} = {toml_value(value)}\n" for key, value in keys.items())
-            for name, keys in sections.items()))
+        boot_config = config.replaced(runtime={"cache_dir": str(cache), "state_dir": str(work / "state")},
+                                      camera={"source": str(video)},
+                                      web={"host": "127.0.0.1", "port": free_port()})
+        config_path.write_text(dump_toml(boot_config.values))
         print(f"boot: `mask-kiosk run` to READY=1 with a video source, {runs} runs each")
         results: dict[str, list[tuple[float, float]]] = {"cold (empty model cache)": [], "warm (model cache)": []}
         for run_index in range(runs):

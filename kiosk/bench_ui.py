@@ -58,8 +58,6 @@ def log_in(base_url: str, password: str) -> str:
 
 
 def bench_ui(config: Config, seconds: float, chromium: str) -> None:
-    import dataclasses
-
     import uvicorn
     from gradio_client import Client, handle_file
     from playwright.sync_api import sync_playwright
@@ -70,10 +68,7 @@ def bench_ui(config: Config, seconds: float, chromium: str) -> None:
 
     password = "bench-" + os.urandom(6).hex()
     with tempfile.TemporaryDirectory() as state:
-        values = {section: dict(keys) for section, keys in config.values.items()}
-        values["runtime"]["state_dir"] = state
-        values["admin"]["password_hash"] = hash_password(password)
-        config = dataclasses.replace(config, values=values)
+        config = config.replaced(runtime={"state_dir": state}, admin={"password_hash": hash_password(password)})
         camera = SimulatedIPCamera(frame_with_face(640, 480), fps=config["camera"]["fps"], stamp=True).plug()
         service = KioskService.start(config, camera.url)
         port = free_port()

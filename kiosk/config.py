@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from kiosk.durable import write_durably
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "kiosk.toml"
 CONFIG_ENV = "MASK_KIOSK_CONFIG"
@@ -149,6 +151,13 @@ class Config:
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.values[section]
 
+    def replaced(self, **sections: dict[str, Any]) -> "Config":
+        """A copy with some keys changed (tests and benchmarks; not validated, not saved)."""
+        values = {section: dict(keys) for section, keys in self.values.items()}
+        for section, keys in sections.items():
+            values[section].update(keys)
+        return Config(values, self.path, self.base, self.overrides)
+
     def state_dir(self) -> Path:
         return _directory(self.values["runtime"]["state_dir"], "STATE_DIRECTORY", "XDG_STATE_HOME",
                           Path.home() / ".local" / "state")
@@ -242,6 +251,12 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
+def dump_toml(sections: dict[str, dict[str, Any]]) -> str:
+    """TOML text of flat sections (the only shape the schema has)."""
+    return "\n".join(f"[{name}]\n" + "".join(f"{key} = {toml_value(value)}\n" for key, value in keys.items())
+                     for name, keys in sections.items())
+
+
 def save_settings(config: Config, changes: dict[str, dict[str, Any]]) -> Config:
     """Validate changes over the current config and write them to settings.toml atomically.
 
@@ -249,22 +264,9 @@ def save_settings(config: Config, changes: dict[str, dict[str, Any]]) -> Config:
     """
     overrides = _merged(config.overrides, changes)
     values = validate(_merged(config.base, overrides))
-    lines = ["# Saved by the mask-kiosk admin page; overrides the config file.", ""]
-    for section, keys in overrides.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {toml_value(values[section][key])}" for key in keys]
-        lines.append("")
+    saved = {section: {key: values[section][key] for key in keys} for section, keys in overrides.items()}
     path = config.settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives power loss
-    finally:
-        os.close(directory)
+    header = "# Saved by the mask-kiosk admin page; overrides the config file.\n\n"
+    write_durably(path, (header + dump_toml(saved)).encode())
     return Config(values, config.path, config.base, overrides)

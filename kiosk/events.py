@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 import queue
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kiosk.durable import write_durably
 from kiosk.pipeline import Published
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,6 @@ def blur_faces(jpeg: bytes, boxes: list[np.ndarray], frame_size: tuple[int, int]
             small = cv2.resize(face, (max(1, (x2 - x1) // 12), max(1, (y2 - y1) // 12)), interpolation=cv2.INTER_AREA)
             image[y1:y2, x1:x2] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
-
-
-def write_durably(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 class EventRecorder:

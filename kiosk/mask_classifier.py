@@ -46,9 +46,11 @@ class MaskClassifier:
     def preprocess(self, image: np.ndarray, boxes: list[np.ndarray]) -> np.ndarray:
         return np.stack([crop_face(image, box, self.margin, self.input_size) for box in boxes])
 
-    def postprocess(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
-        best = probabilities.argmax(axis=1)
-        return [(self.classes[i], float(p[i])) for i, p in zip(best, probabilities)]
+    def label(self, faces: list[Face], probabilities: np.ndarray) -> None:
+        """Sets label and label_score on faces from their rows of class probabilities (extra faces keep None)."""
+        for face, row in zip(faces, probabilities):
+            best = int(row.argmax())
+            face.label, face.label_score = self.classes[best], float(row[best])
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         """Class probabilities (N, 3) for prepared crops, max_batch at a time."""
@@ -62,7 +64,5 @@ class MaskClassifier:
         """Sets label and label_score on each face, all of them in one call (up to max_batch)."""
         if not faces:
             return faces
-        results = self.postprocess(self.probabilities(self.preprocess(image, [f.box for f in faces])))
-        for face, (label, score) in zip(faces, results):
-            face.label, face.label_score = label, score
+        self.label(faces, self.probabilities(self.preprocess(image, [f.box for f in faces])))
         return faces

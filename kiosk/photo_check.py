@@ -1,10 +1,10 @@
 """'Check a photo': decode an upload, analyse it once, answer repeats from an LRU cache."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,9 +17,8 @@ class UnreadableImage(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class PhotoResult:
-    key: str
     annotated_rgb: np.ndarray    # display-sized, RGB for the browser
     report: dict                 # detect --json shape
     cached: bool
@@ -40,8 +39,6 @@ class PhotoChecker:
         self._cache: OrderedDict[str, PhotoResult] = OrderedDict()
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     @staticmethod
     def decode(data: bytes) -> np.ndarray:
@@ -56,8 +53,7 @@ class PhotoChecker:
             if hit is None:
                 return None
             self._cache.move_to_end(key)
-            self.hits += 1
-        return PhotoResult(hit.key, hit.annotated_rgb, hit.report, cached=True)
+        return dataclasses.replace(hit, cached=True)
 
     def analyse(self, image: np.ndarray, name: str = "upload") -> PhotoResult:
         key = pixel_key(image)
@@ -69,11 +65,10 @@ class PhotoChecker:
         annotated = annotate(image, faces, [f.label for f in faces], self.display_size)
         report = {"image": name, "width": image.shape[1], "height": image.shape[0],
                   "faces": [f.to_json() for f in faces]}
-        result = PhotoResult(key, np.ascontiguousarray(annotated[:, :, ::-1]), report, cached=False)
+        result = PhotoResult(np.ascontiguousarray(annotated[:, :, ::-1]), report, cached=False)
         with self._lock:
-            self.misses += 1
             if self.cache_size:
-                self._cache[result.key] = result
+                self._cache[key] = result
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return result

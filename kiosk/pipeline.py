@@ -227,9 +227,7 @@ class LivePipeline:
 
     def _on_classified(self, request: ov.InferRequest, job: _Job) -> None:
         try:
-            probabilities = request.get_output_tensor(0).data
-            for face, (label, score) in zip(job.faces, self.classifier.postprocess(probabilities)):
-                face.label, face.label_score = label, score
+            self.classifier.label(job.faces, request.get_output_tensor(0).data)
             job.classify_ms = (time.monotonic() - job.detected) * 1000
         except Exception:
             self.errors += 1

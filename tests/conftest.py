@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -25,13 +24,6 @@ def shared_dataset(name: str) -> Path:
     return path
 
 
-def config_with(base: Config, **sections: dict) -> Config:
-    values = {section: dict(keys) for section, keys in base.values.items()}
-    for section, keys in sections.items():
-        values[section].update(keys)
-    return dataclasses.replace(base, values=values)
-
-
 @pytest.fixture(scope="session")
 def config() -> Config:
     return load_config()
@@ -40,7 +32,7 @@ def config() -> Config:
 @pytest.fixture(scope="session")
 def detectors(config):
     from kiosk.models import load_detector
-    return {variant: load_detector(config_with(config, detector={"variant": variant})) for variant in ("full", "short")}
+    return {variant: load_detector(config.replaced(detector={"variant": variant})) for variant in ("full", "short")}
 
 
 @pytest.fixture(scope="session")

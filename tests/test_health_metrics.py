@@ -7,7 +7,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from kiosk.samples import frame_with_face
 from kiosk.sim_camera import SimulatedIPCamera
 
-from conftest import config_with
 
 
 @pytest.fixture
@@ -15,7 +14,7 @@ def running(config, tmp_path):
     from kiosk.web.app import create_app
     from kiosk.web.service import KioskService
     camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()
-    service = KioskService.start(config_with(config, runtime={"state_dir": str(tmp_path)}), camera.url)
+    service = KioskService.start(config.replaced(runtime={"state_dir": str(tmp_path)}), camera.url)
     client = TestClient(create_app(service))
     yield camera, service, client
     service.stop()

@@ -9,13 +9,12 @@ from kiosk.pipeline import DISCONNECTED
 from kiosk.samples import frame_with_face, grace_hopper
 from kiosk.sim_camera import SimulatedIPCamera
 
-from conftest import config_with
 from videos import WIDTH, HEIGHT, walking_face, write_video
 
 
 def run_video(config, path, seconds):
     """Runs the pipeline over the file once; returns every published item in publish order."""
-    pipeline = build_pipeline(config_with(config, camera={"loop": False}), str(path))
+    pipeline = build_pipeline(config.replaced(camera={"loop": False}), str(path))
     published = []
     original = pipeline.broadcast.publish
     pipeline.broadcast.publish = lambda item: (published.append(item), original(item))

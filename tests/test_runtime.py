@@ -5,7 +5,6 @@ import pytest
 from kiosk.runtime import compile_model, core, resolve_device
 from kiosk.model_build import detector_xml
 
-from conftest import config_with
 
 
 def test_core_is_created_once():
@@ -21,6 +20,6 @@ def test_missing_device_falls_back_to_cpu_with_warning(caplog):
 
 
 def test_compile_writes_model_cache(config, tmp_path):
-    cached = config_with(config, runtime={"cache_dir": str(tmp_path), "device": "CPU"})
+    cached = config.replaced(runtime={"cache_dir": str(tmp_path), "device": "CPU"})
     compile_model(detector_xml(config.models_dir(), "short"), cached)
     assert any((tmp_path / "openvino").iterdir())

@@ -10,14 +10,13 @@ from urllib.parse import urlparse
 
 import pytest
 
+from kiosk.bench_ui import CHROMIUM_FLAGS
 from kiosk.config import PROJECT_ROOT
 from kiosk.samples import grace_hopper_path
 
 from kiosk_server import PASSWORD, KioskServer
 
 CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is a test dependency (install.sh --dev)")
@@ -42,7 +41,7 @@ def requests_seen():
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
 

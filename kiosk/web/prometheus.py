@@ -46,6 +46,8 @@ class KioskCollector:
             yield events
             yield CounterMetricFamily("mask_kiosk_violations", "Recorded STOP events",
                                       value=counts.get(GateState.STOP.value, 0))
+            yield CounterMetricFamily("mask_kiosk_events_dropped", "State changes not recorded: the writer fell behind",
+                                      value=self.service.recorder.dropped)
 
 
 def registry_for(service: KioskService) -> CollectorRegistry:
