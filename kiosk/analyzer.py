@@ -49,5 +49,5 @@ def describe_setup(config: Config, detector: FaceDetector, classifier: MaskClass
         source = json.loads(manifest_path.read_text())["source"]
         yield f"detector source: {source['package']} sha256 {source['sha256'][:12]}"
     yield f"face detector: {detector.variant} range, input {detector.input_size}px, {len(detector.anchors)} anchors"
-    yield (f"mask classifier: {', '.join(classifier.classes)}, input {classifier.input_size}px, "
-           f"margin {classifier.margin}, max batch {classifier.max_batch}")
+    yield (f"mask classifier: {config['classifier']['precision']}, {', '.join(classifier.classes)}, "
+           f"input {classifier.input_size}px, margin {classifier.margin}, max batch {classifier.max_batch}")

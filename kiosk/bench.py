@@ -58,22 +58,27 @@ def bench_detector(config: Config, frames: int) -> None:
 
 
 def bench_classifier(config: Config, frames: int) -> None:
-    """All faces of a frame in one call: crop + inference for 1, 4 and 8 faces."""
-    from kiosk.models import load_classifier, load_detector
-    classifier = load_classifier(config)
+    """All faces of a frame in one call: crop + inference for 1, 4 and 8 faces, for each shipped precision."""
+    from kiosk.models import CLASSIFIER_FILES, classifier_dir, load_classifier, load_detector
     image = frame_with_face(640, 480)
     face = load_detector(config).detect(image)[0]
-    print(f"mask classifier: input {classifier.input_size}px on {config['runtime']['device']}, {frames} frames each")
-    for count in (1, 4, 8):
-        boxes = [face.box] * count
-        crop_ms, infer_ms = [], []
-        for index in range(frames + 10):
-            crops, crop_time = timed(classifier.preprocess, image, boxes)
-            _, infer_time = timed(classifier.probabilities, crops)
-            if index >= 10:
-                crop_ms.append(crop_time)
-                infer_ms.append(infer_time)
-        print(f"{count} face(s): crop {summarise(crop_ms)} | inference {summarise(infer_ms)}")
+    for precision, name in CLASSIFIER_FILES.items():
+        if not (classifier_dir(config) / name).exists():
+            print(f"mask classifier {precision}: not built, skipped")
+            continue
+        classifier = load_classifier(config.replaced(classifier={"precision": precision}))
+        print(f"mask classifier {precision}: input {classifier.input_size}px on {config['runtime']['device']}, "
+              f"{frames} frames each")
+        for count in (1, 4, 8):
+            boxes = [face.box] * count
+            crop_ms, infer_ms = [], []
+            for index in range(frames + 10):
+                crops, crop_time = timed(classifier.preprocess, image, boxes)
+                _, infer_time = timed(classifier.probabilities, crops)
+                if index >= 10:
+                    crop_ms.append(crop_time)
+                    infer_ms.append(infer_time)
+            print(f"{count} face(s): crop {summarise(crop_ms)} | inference {summarise(infer_ms)}")
 
 
 def moving_face_video(path: Path, width: int, height: int, fps: float, seconds: float = 4.0) -> Path:

@@ -77,6 +77,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
     "classifier": {
         "max_batch": Field(8, int, in_range(1, 64)),
+        "precision": Field("int8", str, one_of("fp16", "int8")),
     },
     "camera": {
         # device index, /dev/video*, /dev/v4l/by-id/..., a video file, or an rtsp/http URL

@@ -26,9 +26,12 @@ def classifier_dir(config: Config) -> Path:
     return config.models_dir() / "mask_classifier"
 
 
+CLASSIFIER_FILES = {"fp16": "mask_classifier.xml", "int8": "mask_classifier_int8.xml"}
+
+
 def load_classifier(config: Config) -> MaskClassifier:
     model_dir = classifier_dir(config)
-    if not (model_dir / METADATA_NAME).exists():
-        raise ModelMissingError(f"{model_dir}: mask classifier missing; train it with `python -m kiosk.train`")
-    return MaskClassifier(compile_model(model_dir / "mask_classifier.xml", config), load_metadata(model_dir),
-                          config["classifier"]["max_batch"])
+    xml = model_dir / CLASSIFIER_FILES[config["classifier"]["precision"]]
+    if not (model_dir / METADATA_NAME).exists() or not xml.exists():
+        raise ModelMissingError(f"{xml}: mask classifier missing; train it with `python -m kiosk.train`")
+    return MaskClassifier(compile_model(xml, config), load_metadata(model_dir), config["classifier"]["max_batch"])

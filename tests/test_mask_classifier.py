@@ -2,15 +2,20 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATASETS, shared_dataset
 
 from kiosk.analyzer import load_analyzer
 from kiosk.mask_classifier import CLASSES, crop_face
 from kiosk.models import classifier_dir, load_classifier
 from kiosk.samples import grace_hopper
 from kiosk.train.dataset import all_samples, face_box, load_image, split
+from kiosk.train.decision_rule import (
+    apply_offsets,
+    balanced_offsets,
+    fit_offsets,
+    recall,
+)
 from kiosk.train.metrics import classification_report
-
-from conftest import SHARED_DATASETS, shared_dataset
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +51,19 @@ def test_all_faces_of_a_frame_in_one_batch(config):
     np.testing.assert_allclose(probabilities, probabilities[:1].repeat(5, 0), atol=1e-3)
 
 
-def test_bare_face_is_no_mask(analyzer):
-    faces = analyzer.analyse(grace_hopper())
+@pytest.fixture(scope="module", params=["fp16", "int8"])
+def analyzer_of_each_precision(request, config):
+    return load_analyzer(config.replaced(classifier={"precision": request.param}))
+
+
+def test_bare_face_is_no_mask(analyzer_of_each_precision):
+    faces = analyzer_of_each_precision.analyse(grace_hopper())
     assert [f.label for f in faces] == ["no_mask"]
     assert faces[0].label_score > 0.5
 
 
-def test_drawn_mask_is_mask(analyzer, masked_portrait):
-    faces = analyzer.analyse(masked_portrait)
+def test_drawn_mask_is_mask(analyzer_of_each_precision, masked_portrait):
+    faces = analyzer_of_each_precision.analyse(masked_portrait)
     assert [f.label for f in faces] == ["mask"]
 
 
@@ -77,3 +87,17 @@ def test_held_out_balanced_accuracy_matches_card(config, analyzer):
     report = classification_report(np.array(truth), np.array(predicted), CLASSES)
     assert report["samples"] > 1000
     assert report["balanced_accuracy"] > card_balanced_accuracy(config) - 0.03
+
+
+def test_decision_rule_undoes_a_prior_shift_and_guards_recall():
+    rng = np.random.default_rng(0)
+    truth = rng.choice(3, 3000, p=[0.5, 0.4, 0.1])
+    logits = rng.normal(size=(3000, 3))
+    logits[np.arange(3000), truth] += 2.0
+    logits[:, 2] += 1.0  # the network favours the rare class
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    offsets = balanced_offsets(probabilities, truth)
+    assert offsets[0] == 0 and abs(offsets[2] + 1.0) < 0.15
+    guarded = fit_offsets(probabilities, truth, guarded=1, min_recall=0.95)
+    assert recall(apply_offsets(probabilities, guarded), truth, 1) >= 0.95
+    assert guarded[1] > offsets[1] and guarded[2] == offsets[2]
