@@ -19,6 +19,7 @@ from torch import nn
 
 from kiosk.config import PROJECT_ROOT
 from kiosk.mask_classifier import CLASSES, METADATA_NAME, MaskClassifier
+from kiosk.models import CLASSIFIER_FILES
 from kiosk.train.dataset import (
     CONTEXT_MARGIN,
     INPUT_SIZE,
@@ -127,7 +128,7 @@ def export(model: MaskEnsemble, out_dir: Path, work_dir: Path) -> Path:
     ppp = ov.preprocess.PrePostProcessor(ov_model)
     ppp.input().tensor().set_element_type(ov.Type.u8)
     ov_model = ppp.build()
-    xml = out_dir / "mask_classifier.xml"
+    xml = out_dir / CLASSIFIER_FILES["fp16"]
     ov.save_model(ov_model, xml, compress_to_fp16=True)
     return xml
 

@@ -123,7 +123,7 @@ def load_image(sample: Sample) -> np.ndarray:
 
 
 def prepare_crops(samples: list[Sample], cache: Path) -> dict[str, np.ndarray]:
-    """Detector-box crops of every sample (cached): context crops for training, run-time crops for validation."""
+    """Detector-box crops of every sample (cached): context crops for training, run-time crops for the others."""
     config = load_config()
     analyzer = load_analyzer(config, with_classifier=False)
     settings = [CROP_RULES, INPUT_SIZE, MARGIN, CONTEXT_SIZE, config["detector"]["variant"], config["photo"]]
