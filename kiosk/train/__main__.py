@@ -20,6 +20,7 @@ from torch import nn
 from kiosk.config import PROJECT_ROOT
 from kiosk.mask_classifier import CLASSES, METADATA_NAME, MaskClassifier
 from kiosk.models import CLASSIFIER_FILES
+from kiosk.runtime import core
 from kiosk.train.dataset import (
     CONTEXT_MARGIN,
     INPUT_SIZE,
@@ -29,7 +30,7 @@ from kiosk.train.dataset import (
     is_validation,
     prepare_crops,
 )
-from kiosk.train.decision_rule import apply_offsets, fit_offsets
+from kiosk.train.decision_rule import fit_offsets
 from kiosk.train.metrics import classification_report, format_report
 from kiosk.train.quantize import INT8_NAME, quantize
 
@@ -334,22 +335,22 @@ def main() -> None:
 
     offsets = fit_offsets(cal_probabilities, cal_y, CLASSES.index("no_mask"), args.no_mask_recall)
     model = MaskEnsemble(members, offsets)
-    print("decision offsets " + " ".join(f"{c} {o:+.3f}" for c, o in zip(CLASSES, offsets)) + "; calibration: "
-          + str(classification_report(cal_y, apply_offsets(cal_probabilities, offsets).argmax(1), CLASSES)["recall"]))
+    print("decision offsets " + " ".join(f"{c} {o:+.3f}" for c, o in zip(CLASSES, offsets)))
     xml = export(model, args.out, args.cache)
     metadata = {"classes": list(CLASSES), "input_size": INPUT_SIZE, "margin": MARGIN,
                 "input": "uint8 BGR NHWC crops (crop_face), dynamic batch", "output": "class probabilities"}
     (args.out / METADATA_NAME).write_text(json.dumps(metadata, indent=2) + "\n")
 
-    # the card reports the shipped IR, run by OpenVINO on the validation crops
-    classifier = MaskClassifier(ov.Core().compile_model(xml, "CPU"), metadata)
+    # the card reports the shipped IRs, run by OpenVINO
+    def ir_classifier(path: Path) -> MaskClassifier:
+        return MaskClassifier(core().compile_model(path, "CPU"), metadata)
+
+    classifier = ir_classifier(xml)
     probabilities = classifier.probabilities(val_crops)
     ir_report = classification_report(val_y, probabilities.argmax(1), CLASSES)
     cal_report = classification_report(cal_y, classifier.probabilities(cal_crops).argmax(1), CLASSES)
     int8_xml = quantize(xml, cal_crops)
-    int8_report = classification_report(
-        val_y, MaskClassifier(ov.Core().compile_model(int8_xml, "CPU"), metadata).probabilities(val_crops).argmax(1),
-        CLASSES)
+    int8_report = classification_report(val_y, ir_classifier(int8_xml).probabilities(val_crops).argmax(1), CLASSES)
     per_dataset = {}
     val_kept = [s for s, v in zip(kept, is_val) if v]
     for name in sorted({s.dataset for s in val_kept}):
@@ -376,6 +377,7 @@ def main() -> None:
     }
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / "MODEL_CARD.md").write_text(model_card(summary))
+    print("IR on calibration:\n" + format_report(cal_report, CLASSES))
     print("IR on validation:\n" + format_report(ir_report, CLASSES))
     print(f"done in {time.time() - started:.0f} s -> {xml}")
 
