@@ -45,7 +45,7 @@ if [ "$mode" = system ]; then
     id mask-kiosk-screen >/dev/null 2>&1 || useradd --system --user-group --groups video,render,input \
         --home-dir /var/lib/mask-kiosk-screen --no-create-home --shell /usr/sbin/nologin mask-kiosk-screen
     mkdir -p "$PREFIX"
-    tar --exclude=.venv --exclude=.git --exclude=.cache --exclude=test-artifacts --exclude='models_ir/face_*' \
+    tar --exclude=.venv --exclude=.git --exclude=.cache --exclude=test-artifacts --exclude='models_ir/face_*' --exclude='models_ir/retinaface_*' --exclude=models_ir/manifest.json \
         -cf - . | tar -xf - -C "$PREFIX"
     "$PREFIX/install.sh"
     install -d -m 0755 /etc/mask-kiosk

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from kiosk.config import Config
+from kiosk.detectors.base import FaceDetector
 from kiosk.samples import frame_with_face
 
 RESOLUTIONS = ((640, 480), (1280, 720))
@@ -37,24 +38,42 @@ def timed(function: Callable, *args):
     return result, (time.perf_counter() - started) * 1000
 
 
-def bench_detector(config: Config, frames: int) -> None:
-    from kiosk.models import load_detector
-    detector = load_detector(config)
-    print(f"face detector: {detector.variant} range on {config['runtime']['device']}, {frames} frames each")
+def _stage_times(detector: FaceDetector, frame: np.ndarray, frames: int) -> tuple[dict[str, list[float]], int]:
+    """Preprocess, inference and postprocess of one frame, `frames` times after 10 for warm-up."""
     request = detector.compiled.create_infer_request()
-    for width, height in RESOLUTIONS:
-        frame = frame_with_face(width, height)
-        stages: dict[str, list[float]] = {"preprocess": [], "inference": [], "postprocess": []}
-        for index in range(frames + 10):
-            (tensor, transform), pre_ms = timed(detector.preprocess, frame)
-            _, infer_ms = timed(request.infer, {0: tensor})
-            faces, post_ms = timed(detector.postprocess, *detector.outputs_of(request), transform)
-            if index >= 10:  # warm-up excluded
-                for stage, value in zip(stages, (pre_ms, infer_ms, post_ms)):
-                    stages[stage].append(value)
-        print(f"{width}x{height} ({len(faces)} face):")
-        for stage, values in stages.items():
-            print(f"  {stage:<12} {summarise(values)}")
+    stages: dict[str, list[float]] = {"preprocess": [], "inference": [], "postprocess": []}
+    for index in range(frames + 10):
+        (tensor, transform), pre_ms = timed(detector.preprocess, frame)
+        _, infer_ms = timed(request.infer, {0: tensor})
+        faces, post_ms = timed(detector.postprocess, detector.outputs_of(request), transform)
+        if index >= 10:
+            for stage, value in zip(stages, (pre_ms, infer_ms, post_ms)):
+                stages[stage].append(value)
+    return stages, len(faces)
+
+
+def bench_detector(config: Config, frames: int) -> None:
+    """Every built detector: live frames stage by stage, and a still photo through both photo passes."""
+    from kiosk.analyzer import build_analyzer
+    from kiosk.models import ModelMissingError, load_detector
+    photo = frame_with_face(1280, 960)
+    for model in ("retinaface", "blazeface"):
+        model_config = config.replaced(detector={"model": model})
+        try:
+            detector = load_detector(model_config)
+        except ModelMissingError as missing:
+            print(f"{model}: {missing}")
+            continue
+        print(f"{detector.describe()} (live) on {config['runtime']['device']}, {frames} frames each")
+        for width, height in RESOLUTIONS:
+            stages, found = _stage_times(detector, frame_with_face(width, height), frames)
+            print(f"  {width}x{height} frame ({found} face): " + " | ".join(
+                f"{stage} {np.median(values):.2f} ms" for stage, values in stages.items())
+                + f" | total p95 {np.percentile(np.sum(list(stages.values()), axis=0), 95):.2f} ms")
+        analyzer = build_analyzer(model_config, None)
+        times = [timed(analyzer.find_faces, photo)[1] for _ in range(max(5, frames // 4) + 2)][2:]
+        print(f"  photo 1280x960, {analyzer.detector.describe()} + context pass "
+              f"{analyzer.context_detector.describe()}: {summarise(times)}")
 
 
 def bench_classifier(config: Config, frames: int) -> None:
@@ -100,11 +119,10 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
         else:
             sources = [(str(moving_face_video(Path(tmp) / f"{w}x{h}.avi", w, h, fps)), f"{w}x{h} @ {fps:g} fps")
                        for w, h in RESOLUTIONS]
-        print(f"live pipeline: {config['detector']['variant']} detector + classifier on "
-              f"{config['runtime']['device']}, {config['pipeline']['jobs']} jobs, {seconds:g} s per source, "
-              f"{os.cpu_count()} CPUs")
         for path, name in sources:
             pipeline = build_pipeline(config, path).start()
+            print(f"live pipeline: {pipeline.detector.describe()} + classifier on {config['runtime']['device']}, "
+                  f"{config['pipeline']['jobs']} jobs, {seconds:g} s, {os.cpu_count()} CPUs")
             time.sleep(1.0)  # warm-up: first compile, first frames
             processed_before = pipeline.metrics.processed_frames
             cpu_before, wall_before = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()

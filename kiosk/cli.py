@@ -55,6 +55,40 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from kiosk.analyzer import load_analyzer, load_live_analyzer
+    from kiosk.evaluate import VocError, evaluate, format_report, read_voc
+    config = load_config(args.config)
+    if args.detector:
+        config = config.replaced(detector={"model": args.detector})
+    if args.live not in (None, "config"):
+        config = config.replaced(detector={"input_size": parse_size(args.live)})
+    try:
+        items = read_voc(Path(args.folder))
+        analyzer = load_live_analyzer(config) if args.live else load_analyzer(config)
+        report = evaluate(analyzer, items, args.min_size)
+    except VocError as exc:
+        print(f"eval: {exc}", file=sys.stderr)
+        return 2
+    report["detector"] = analyzer.detector.describe()
+    report["settings"] = "live" if args.live else "photo"
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(format_report(report, f"{args.folder}: {report['images']} photos, faces >= {args.min_size:g} px, "
+                                    f"{report['detector']} ({report['settings']} settings)"))
+    return 0
+
+
+def parse_size(text: str) -> list[int]:
+    """'640x480' -> [640, 480]; the config check says what is wrong with the numbers."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"detector.input_size: {text!r} is not WIDTHxHEIGHT") from None
+    return [width, height]
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from kiosk.analyzer import describe_setup
     from kiosk.models import load_classifier, load_detector
@@ -118,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("paths", nargs="+")
     detect.add_argument("--json", action="store_true", help="one JSON object per image and line")
     detect.set_defaults(func=cmd_detect)
+
+    evaluation = commands.add_parser(
+        "eval", help="face recall, AP and speed on labelled photos (PASCAL-VOC folder)",
+        description="Labels: with_mask, without_mask, mask_weared_incorrect or with_incorrect_mask. Faces below "
+                    "--min-size count neither as misses nor as false positives. Exit 2 when the folder is not VOC.")
+    evaluation.add_argument("folder", help="VOC folder: Annotations/ (or annotations/) and JPEGImages/ (or images/)")
+    evaluation.add_argument("--min-size", type=float, default=32.0, help="smallest face height counted, px (32)")
+    evaluation.add_argument("--detector", choices=["retinaface", "blazeface"], help="instead of detector.model")
+    evaluation.add_argument("--live", nargs="?", const="config", metavar="WxH",
+                            help="as the live pipeline sees frames: one pass at detector.input_size (or WxH), "
+                                 "detector.min_score")
+    evaluation.add_argument("--json", action="store_true", help="one JSON object")
+    evaluation.set_defaults(func=cmd_eval)
 
     run = commands.add_parser("run", help="start the kiosk: camera, pipeline, kiosk screen and admin page")
     run.add_argument("--source", help="camera override: device, video file or URL")

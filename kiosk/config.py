@@ -49,6 +49,13 @@ def zone_box(value: Any) -> str | None:
     return None
 
 
+def input_size(value: Any) -> str | None:
+    if (len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            or not all(128 <= v <= 1920 for v in value)):
+        return f"must be [width, height] in pixels, each from 128 to 1920 (got {value!r})"
+    return None
+
+
 def password_hash_format(value: Any) -> str | None:
     if value and not (value.startswith("scrypt$") and value.count("$") == 5):
         return "must be a hash made by `mask-kiosk set-password` (never a plain password)"
@@ -66,13 +73,20 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "models_dir": Field("", str),
     },
     "detector": {
+        "model": Field("retinaface", str, one_of("retinaface", "blazeface")),
+        # BlazeFace's range (its input size is fixed by the range: full 192 px, short 128 px)
         "variant": Field("full", str, one_of("full", "short")),
+        # RetinaFace's live input, [width, height]: camera frames are letterboxed into it
+        "input_size": Field([640, 480], list, input_size),
         "min_score": Field(0.5, float, in_range(0.05, 0.99)),
         "nms_iou": Field(0.3, float, in_range(0.05, 0.95)),
     },
-    # still photos (detect command, "check a photo"): often close-ups where the face fills the image
+    # still photos (detect, eval, "check a photo", training): one pass over the photo as it is, and a context
+    # pass with a black border, for close-ups whose faces run off the edge
     "photo": {
-        "padding": Field(0.5, float, in_range(0.0, 2.0)),
+        # RetinaFace's input for the first pass (square, long side); the context pass uses half of it
+        "input_size": Field(960, int, in_range(256, 2048)),
+        "padding": Field(0.25, float, in_range(0.0, 2.0)),
         "min_score": Field(0.4, float, in_range(0.05, 0.99)),
     },
     "classifier": {

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import openvino as ov
 
-from kiosk.face_detector import Face
+from kiosk.faces import Face
 
 CLASSES = ("mask", "no_mask", "incorrect")
 METADATA_NAME = "mask_classifier.json"

@@ -4,7 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.config import Config
-from kiosk.face_detector import FaceDetector
+from kiosk.detectors.base import FaceDetector
+from kiosk.detectors.blazeface import BlazeFace
+from kiosk.detectors.retinaface import RetinaFace
 from kiosk.mask_classifier import METADATA_NAME, MaskClassifier, load_metadata
 from kiosk.model_build import detector_xml
 from kiosk.runtime import compile_model
@@ -14,12 +16,35 @@ class ModelMissingError(RuntimeError):
     pass
 
 
-def load_detector(config: Config) -> FaceDetector:
+def detector_key(config: Config) -> str:
+    """The model_build key of the configured detector."""
     section = config["detector"]
-    xml = detector_xml(config.models_dir(), section["variant"])
+    return "retinaface" if section["model"] == "retinaface" else f"blazeface_{section['variant']}"
+
+
+def _load_detector(config: Config, width: int, height: int) -> FaceDetector:
+    """The configured detector; RetinaFace compiled for a width x height input, BlazeFace at its fixed size."""
+    section = config["detector"]
+    xml = detector_xml(config.models_dir(), detector_key(config))
     if not xml.exists():
         raise ModelMissingError(f"{xml}: face detector not built; run `mask-kiosk models build` (install.sh does)")
-    return FaceDetector(compile_model(xml, config), section["variant"], section["min_score"], section["nms_iou"])
+    if section["model"] == "retinaface":
+        return RetinaFace(compile_model(xml, config, [1, height, width, 3]), section["min_score"], section["nms_iou"])
+    return BlazeFace(compile_model(xml, config), section["variant"], section["min_score"], section["nms_iou"])
+
+
+def load_detector(config: Config) -> FaceDetector:
+    """The live detector: camera frames at `detector.input_size`."""
+    return _load_detector(config, *config["detector"]["input_size"])
+
+
+def load_photo_detectors(config: Config) -> tuple[FaceDetector, FaceDetector]:
+    """Still photos: the first pass at `photo.input_size`, the context pass at half of it."""
+    size = config["photo"]["input_size"]
+    if config["detector"]["model"] != "retinaface":
+        detector = _load_detector(config, size, size)  # one fixed input: both passes share it
+        return detector, detector
+    return _load_detector(config, size, size), _load_detector(config, size // 2, size // 2)
 
 
 def classifier_dir(config: Config) -> Path:

@@ -20,7 +20,8 @@ import openvino as ov
 
 from kiosk.camera import CameraSource, Frame
 from kiosk.decision import GateDecision, GateState
-from kiosk.face_detector import Face, FaceDetector
+from kiosk.detectors.base import FaceDetector
+from kiosk.faces import Face
 from kiosk.imageops import Letterbox
 from kiosk.live_metrics import PipelineMetrics
 from kiosk.mask_classifier import MaskClassifier
@@ -212,7 +213,7 @@ class LivePipeline:
     # -- OpenVINO callbacks (run on the runtime's threads) -------------------------
     def _on_detected(self, request: ov.InferRequest, job: _Job) -> None:
         try:
-            job.faces = self.detector.postprocess(*self.detector.outputs_of(request), job.transform)
+            job.faces = self.detector.postprocess(self.detector.outputs_of(request), job.transform)
             job.detected = time.monotonic()
             if job.faces:
                 # the largest faces are nearest the gate; beyond max_batch the rest stay unlabelled

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kiosk.face_detector import Face
+from kiosk.faces import Face
 from kiosk.tracker import TrackedFace
 
 # BGR: green mask, red no mask, amber worn wrongly, grey not yet classified

@@ -43,7 +43,7 @@ def draw_mask(image: np.ndarray, box: np.ndarray, keypoints: np.ndarray,
     x1, y1, x2, y2 = box
     eyes_y = (keypoints[0, 1] + keypoints[1, 1]) / 2
     top = eyes_y + 0.3 * (keypoints[2, 1] - eyes_y)  # up to the nose bridge, as worn properly
-    bottom = y2 + 0.06 * (y2 - y1)                    # the detector's box ends above the chin
+    bottom = y2 + 0.06 * (y2 - y1)                    # a mask wraps the chin
     inset = 0.06 * (x2 - x1)
     outline = np.array([[x1 + inset, top], [x2 - inset, top], [x2 - inset, bottom - 0.15 * (bottom - top)],
                         [(x1 + x2) / 2, bottom], [x1 + inset, bottom - 0.15 * (bottom - top)]], np.int32)

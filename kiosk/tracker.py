@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kiosk.face_detector import Face
+from kiosk.faces import Face
 from kiosk.imageops import iou
 
 

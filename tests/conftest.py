@@ -29,10 +29,15 @@ def config() -> Config:
     return load_config()
 
 
+DETECTORS = {"retinaface": {"model": "retinaface"}, "blazeface_full": {"model": "blazeface", "variant": "full"},
+             "blazeface_short": {"model": "blazeface", "variant": "short"}}
+
+
 @pytest.fixture(scope="session")
 def detectors(config):
+    """Every detector model at its live settings, by model_build key."""
     from kiosk.models import load_detector
-    return {variant: load_detector(config.replaced(detector={"variant": variant})) for variant in ("full", "short")}
+    return {key: load_detector(config.replaced(detector=section)) for key, section in DETECTORS.items()}
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +45,7 @@ def masked_portrait(detectors):
     """The shipped portrait with a surgical-mask shape drawn over nose and mouth."""
     from kiosk.samples import draw_mask, grace_hopper
     image = grace_hopper()
-    face = detectors["full"].detect(image)[0]
+    face = detectors["retinaface"].detect(image)[0]
     return draw_mask(image, face.box, face.keypoints)
 
 

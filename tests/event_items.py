@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from kiosk.decision import GateState
-from kiosk.face_detector import Face
+from kiosk.faces import Face
 from kiosk.pipeline import Published
 from kiosk.samples import GRACE_HOPPER_FACE, frame_with_face
 from kiosk.tracker import TrackedFace

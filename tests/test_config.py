@@ -7,7 +7,8 @@ from kiosk.config import ConfigError, load_config, validate
 
 
 def test_shipped_config_is_valid(config):
-    assert config["detector"]["variant"] == "full"
+    assert config["detector"]["model"] == "retinaface"
+    assert config["detector"]["input_size"] == [640, 480]
     assert config["runtime"]["device"] in ("AUTO", "CPU", "GPU")
 
 
@@ -21,6 +22,10 @@ def test_defaults_fill_missing_keys():
     ({"detector": {"colour": 1}}, "detector.colour", "unknown key"),
     ({"detektor": {}}, "detektor", "unknown section"),
     ({"detector": {"variant": "medium"}}, "detector.variant", "must be one of"),
+    ({"detector": {"model": "yolo"}}, "detector.model", "must be one of"),
+    ({"detector": {"input_size": [640]}}, "detector.input_size", "[width, height]"),
+    ({"detector": {"input_size": [64, 48]}}, "detector.input_size", "from 128 to 1920"),
+    ({"photo": {"input_size": 100}}, "photo.input_size", "between"),
     ({"detector": {"min_score": "high"}}, "detector.min_score", "must be float"),
     ({"detector": {"min_score": 3}}, "detector.min_score", "between"),
     ({"classifier": {"max_batch": True}}, "classifier.max_batch", "must be int"),

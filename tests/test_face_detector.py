@@ -2,19 +2,44 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.face_detector import ssd_anchors, ANCHOR_OPTIONS
+from conftest import DETECTORS
+from kiosk.analyzer import load_analyzer
+from kiosk.detectors.base import ModelContractError
+from kiosk.detectors.blazeface import ANCHOR_OPTIONS, BlazeFace, ssd_anchors
+from kiosk.detectors.retinaface import RetinaFace, retinaface_anchors
 from kiosk.imageops import iou
+from kiosk.model_build import detector_xml
+from kiosk.runtime import compile_model
 from kiosk.samples import GRACE_HOPPER_FACE, grace_hopper
 
 
 @pytest.mark.parametrize("variant, count", [("short", 896), ("full", 2304)])
-def test_anchor_count_matches_model_output(detectors, variant, count):
+def test_blazeface_anchors_in_mediapipe_order(variant, count):
     anchors = ssd_anchors(**ANCHOR_OPTIONS[variant])
     assert anchors.shape == (count, 2)
-    assert detectors[variant].compiled.outputs[0].get_partial_shape()[1].get_length() == count
-    # MediaPipe order: first anchor at the first cell centre of the finest layer
     first_stride = ANCHOR_OPTIONS[variant]["strides"][0]
     assert anchors[0] == pytest.approx([first_stride / 2 / ANCHOR_OPTIONS[variant]["input_size"]] * 2)
+
+
+@pytest.mark.parametrize("width, height", [(640, 480), (320, 240), (960, 960)])
+def test_retinaface_anchors_match_the_reshaped_model(config, width, height):
+    detector = RetinaFace(compile_model(detector_xml(config.models_dir(), "retinaface"), config,
+                                        [1, height, width, 3]), 0.5, 0.3)
+    anchors = retinaface_anchors(width, height)
+    assert len(anchors) == detector.compiled.outputs[0].get_partial_shape()[1].get_length()
+    assert anchors[0].tolist() == [4, 4, 16, 16] and anchors[1].tolist() == [4, 4, 32, 32]
+    assert (detector.input_width, detector.input_height) == (width, height)
+
+
+def test_wrong_ir_is_refused_with_what_is_off(config):
+    blazeface_ir = compile_model(detector_xml(config.models_dir(), "blazeface_short"), config)
+    with pytest.raises(ModelContractError, match=r"RetinaFace.*expected outputs loc .*the IR has"):
+        RetinaFace(blazeface_ir, 0.5, 0.3)
+    with pytest.raises(ModelContractError, match=r"BlazeFace full range: expected a 192x192 input"):
+        BlazeFace(blazeface_ir, "full")
+    float_input = compile_model(config.models_dir() / "mask_classifier" / "mask_classifier.xml", config)
+    with pytest.raises(ModelContractError, match=r"expected a uint8 input \[1, height, width, 3\]"):
+        RetinaFace(float_input, 0.5, 0.3)
 
 
 def single_face(detector, image):
@@ -29,35 +54,59 @@ def letterboxed_16_9(image):
     return cv2.copyMakeBorder(image, 0, 0, pad, pad, cv2.BORDER_CONSTANT, value=(60, 60, 60)), pad
 
 
-@pytest.mark.parametrize("variant", ["full", "short"])
-def test_face_found_on_original(detectors, variant):
-    face = single_face(detectors[variant], grace_hopper())
+@pytest.mark.parametrize("key", DETECTORS)
+def test_face_found_on_original(detectors, key):
+    face = single_face(detectors[key], grace_hopper())
     assert iou(np.array(GRACE_HOPPER_FACE), face.box[None])[0] >= 0.5
-    assert face.keypoints.shape == (6, 2)
-    right_eye, left_eye = face.keypoints[0], face.keypoints[1]
-    assert right_eye[0] < left_eye[0]  # image-left eye first
-    assert GRACE_HOPPER_FACE[1] < right_eye[1] < GRACE_HOPPER_FACE[3]
+    right_eye, left_eye, nose = face.keypoints[:3]
+    assert right_eye[0] < nose[0] < left_eye[0]  # image-left eye first
+    assert GRACE_HOPPER_FACE[1] < right_eye[1] < nose[1] < GRACE_HOPPER_FACE[3]
 
 
-@pytest.mark.parametrize("variant", ["full", "short"])
-def test_face_found_on_16_9_padded(detectors, variant):
+@pytest.mark.parametrize("key", DETECTORS)
+def test_face_found_on_16_9_padded(detectors, key):
     padded, pad = letterboxed_16_9(grace_hopper())
     assert padded.shape[1] / padded.shape[0] == pytest.approx(16 / 9, abs=0.01)
-    face = single_face(detectors[variant], padded)
+    face = single_face(detectors[key], padded)
     box = face.box - np.array([pad, 0, pad, 0])
     assert iou(np.array(GRACE_HOPPER_FACE), box[None])[0] >= 0.5
 
 
-@pytest.mark.parametrize("variant", ["full", "short"])
-def test_face_found_on_4x_downscaled(detectors, variant):
+@pytest.mark.parametrize("key", DETECTORS)
+def test_face_found_on_4x_downscaled(detectors, key):
     image = grace_hopper()
     small = cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), interpolation=cv2.INTER_AREA)
-    face = single_face(detectors[variant], small)
+    face = single_face(detectors[key], small)
     assert iou(np.array(GRACE_HOPPER_FACE), face.box[None] * 4)[0] >= 0.5
 
 
-@pytest.mark.parametrize("variant", ["full", "short"])
+@pytest.mark.parametrize("key", DETECTORS)
 @pytest.mark.parametrize("shape", [(480, 640, 3), (720, 1280, 3)])
-def test_blank_image_has_no_face(detectors, variant, shape):
-    assert detectors[variant].detect(np.zeros(shape, np.uint8)) == []
-    assert detectors[variant].detect(np.full(shape, 200, np.uint8)) == []
+def test_blank_image_has_no_face(detectors, key, shape):
+    assert detectors[key].detect(np.zeros(shape, np.uint8)) == []
+    assert detectors[key].detect(np.full(shape, 200, np.uint8)) == []
+
+
+@pytest.mark.parametrize("margin", [(0, 0, 0, 0), (40, 20, 10, 10), (20, 20, 0, 0)])
+def test_photo_close_up_is_one_face(config, margin):
+    """A close-up that the face fills or runs off: upscaled in the first pass it breaks into face parts; those are
+    left to the bordered context pass, which finds the one face."""
+    top, bottom, left, right = margin
+    x1, y1, x2, y2 = map(int, GRACE_HOPPER_FACE)
+    close_up = grace_hopper()[y1 + top:y2 - bottom, x1 + left:x2 - right]
+    analyzer = load_analyzer(config, with_classifier=False)
+    assert len(analyzer.detector.detect(close_up, 0.0, analyzer.min_score)) > 1  # the fragments
+    faces = analyzer.find_faces(close_up)
+    assert len(faces) == 1
+    assert faces[0].box[2] - faces[0].box[0] > 0.8 * close_up.shape[1]
+    assert len(analyzer.find_faces(grace_hopper())) == 1
+
+
+def test_a_face_part_inside_a_better_face_is_dropped():
+    from kiosk.imageops import nested
+    boxes = np.array([[0, 0, 100, 100], [10, 10, 40, 40], [90, 90, 130, 130], [200, 0, 260, 60],
+                      [205, 5, 230, 30]], np.float32)
+    scores = np.array([0.99, 0.9, 0.8, 0.6, 0.95])
+    # the eye-sized box inside the first face goes; a neighbour overlapping a corner stays; a part scored
+    # higher than its holder stays (the holder is the doubtful one)
+    assert nested(boxes, scores, 0.5).tolist() == [0, 2, 3, 4]

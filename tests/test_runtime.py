@@ -21,5 +21,5 @@ def test_missing_device_falls_back_to_cpu_with_warning(caplog):
 
 def test_compile_writes_model_cache(config, tmp_path):
     cached = config.replaced(runtime={"cache_dir": str(tmp_path), "device": "CPU"})
-    compile_model(detector_xml(config.models_dir(), "short"), cached)
+    compile_model(detector_xml(config.models_dir(), "blazeface_short"), cached)
     assert any((tmp_path / "openvino").iterdir())

@@ -101,7 +101,7 @@ def test_admin_login_rejects_wrong_password_and_accepts_right(page, server):
     page.wait_for_selector("text=mask-kiosk admin")
     assert urlparse(page.url).path == "/admin/"
     page.get_by_role("tab", name="Device and models").click()
-    page.wait_for_selector("text=face detector: full range")
+    page.wait_for_selector("text=face detector: RetinaFace MobileNet-0.25, input 640x480 live")
     page.get_by_role("tab", name="Live").click()
     page.wait_for_selector("text=processed_fps")
     screenshot(page, "admin-live")

@@ -126,7 +126,7 @@ def prepare_crops(samples: list[Sample], cache: Path) -> dict[str, np.ndarray]:
     """Detector-box crops of every sample (cached): context crops for training, run-time crops for the others."""
     config = load_config()
     analyzer = load_analyzer(config, with_classifier=False)
-    settings = [CROP_RULES, INPUT_SIZE, MARGIN, CONTEXT_SIZE, config["detector"]["variant"], config["photo"]]
+    settings = [CROP_RULES, INPUT_SIZE, MARGIN, CONTEXT_SIZE, config["detector"], config["photo"]]
     key = hashlib.sha256(json.dumps([str(s.path) for s in samples] + settings).encode()).hexdigest()[:16]
     path = cache / f"crops-{key}.npz"
     if path.exists():

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from kiosk.analyzer import PhotoAnalyzer, describe_setup
+from kiosk.analyzer import build_analyzer, describe_setup
 from kiosk.assembly import build_pipeline, camera_settings, decision_settings, display_settings
 from kiosk.camera import CameraSource
 from kiosk.config import Config, ConfigError, save_settings
@@ -31,8 +31,7 @@ class KioskService:
         self.config = config
         self.pipeline = pipeline
         self.photos = PhotoChecker(
-            PhotoAnalyzer(pipeline.detector, pipeline.classifier, config["photo"]["padding"],
-                          config["photo"]["min_score"]),
+            build_analyzer(config, pipeline.classifier),
             (config["display"]["max_width"], config["display"]["max_height"]), config["web"]["photo_cache"])
         self.setup_lines = list(describe_setup(config, pipeline.detector, pipeline.classifier))
         self._settings_lock = threading.Lock()

@@ -1,0 +1,1 @@
+"""Face detector models behind one contract (`base.FaceDetector`)."""
