@@ -5,7 +5,7 @@ import pytest
 
 from kiosk.assembly import build_pipeline
 from kiosk.camera import CameraSettings, CameraSource
-from kiosk.pipeline import DISCONNECTED
+from kiosk.pipeline import DISCONNECTED, MAX_FRAMES_BEHIND, SHOW_STALE_AFTER_S
 from kiosk.samples import frame_with_face, grace_hopper
 from kiosk.sim_camera import SimulatedIPCamera
 
@@ -54,8 +54,10 @@ def test_masked_face_passes(config, tmp_path, masked_portrait):
 
 
 def test_results_in_frame_order_and_fresh_under_a_fast_source(config, tmp_path):
-    """The first source rate (of a rising series) that this machine's pipeline cannot keep up with."""
-    for fps in (120, 150, 180, 240):
+    """At the first source rate (of a rising series) that this machine's pipeline cannot keep up with: results in
+    frame order, and each one shown at most MAX_FRAMES_BEHIND frames old, unless nothing had been shown for
+    SHOW_STALE_AFTER_S (an overloaded box shows a late picture rather than freeze)."""
+    for fps in (60, 90, 120, 150, 180, 240):
         path = write_video(tmp_path / f"fast{fps}.avi", walking_face(grace_hopper(), 0, fps), fps)
         pipeline, published = run_video(config, path, 1.0)
         if pipeline.source.frames_dropped > 0:
@@ -63,9 +65,11 @@ def test_results_in_frame_order_and_fresh_under_a_fast_source(config, tmp_path):
     else:
         pytest.fail("the pipeline kept up even with a 240 fps source")
     indices = [item.frame_index for item in published]
-    assert len(indices) > 20
+    assert len(indices) >= 3
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
-    assert max(item.frames_behind for item in published) <= 2, f"at {fps} fps"
+    for before, item in zip(published, published[1:]):
+        assert item.frames_behind <= MAX_FRAMES_BEHIND or item.published - before.published >= SHOW_STALE_AFTER_S, \
+            f"at {fps} fps: frame {item.frame_index} shown {item.frames_behind} frames old"
 
 
 def test_unplugged_camera_is_reported_and_recovers(config):
