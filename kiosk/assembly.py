@@ -4,6 +4,7 @@ from __future__ import annotations
 from kiosk.camera import CameraSettings, CameraSource
 from kiosk.config import Config
 from kiosk.decision import DecisionSettings, GateDecision
+from kiosk.image_input import ImageLimits
 from kiosk.models import load_classifier, load_detector
 from kiosk.pipeline import DisplaySettings, LivePipeline
 from kiosk.tracker import FaceTracker
@@ -25,6 +26,11 @@ def decision_settings(config: Config) -> DecisionSettings:
 def display_settings(config: Config) -> DisplaySettings:
     display = config["display"]
     return DisplaySettings(display["max_width"], display["max_height"], display["jpeg_quality"])
+
+
+def image_limits(config: Config) -> ImageLimits:
+    photo = config["photo"]
+    return ImageLimits(int(photo["max_file_mb"] * 1e6), int(photo["max_megapixels"] * 1e6))
 
 
 def build_pipeline(config: Config, source: str | None = None) -> LivePipeline:

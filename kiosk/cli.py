@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from kiosk.config import ConfigError, load_config
-from kiosk.imageops import decode_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -28,15 +27,19 @@ def image_paths(arguments: list[str]) -> list[Path]:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from kiosk.analyzer import load_analyzer
-    analyzer = load_analyzer(load_config(args.config))
+    from kiosk.assembly import image_limits
+    from kiosk.image_input import UnreadableImage, decode_checked
+    config = load_config(args.config)
+    analyzer, limits = load_analyzer(config), image_limits(config)
     failed = False
     for path in image_paths(args.paths):
+        image, reason = None, ""
         try:
-            image = decode_image(path.read_bytes())
+            image = decode_checked(path.read_bytes(), limits)
         except OSError as exc:
-            image, reason = None, exc.strerror or str(exc)
-        else:
-            reason = "not a readable image"
+            reason = exc.strerror or str(exc)
+        except UnreadableImage as exc:
+            reason = str(exc)
         if image is None:
             failed = True
             if args.json:
@@ -57,6 +60,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from kiosk.analyzer import load_analyzer, load_live_analyzer
+    from kiosk.assembly import image_limits
     from kiosk.evaluate import VocError, evaluate, format_report, read_voc
     config = load_config(args.config)
     if args.detector:
@@ -66,7 +70,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         items = read_voc(Path(args.folder))
         analyzer = load_live_analyzer(config) if args.live else load_analyzer(config)
-        report = evaluate(analyzer, items, args.min_size)
+        report = evaluate(analyzer, items, args.min_size, image_limits(config))
     except VocError as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2

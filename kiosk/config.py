@@ -88,6 +88,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "input_size": Field(960, int, in_range(256, 2048)),
         "padding": Field(0.25, float, in_range(0.0, 2.0)),
         "min_score": Field(0.4, float, in_range(0.05, 0.99)),
+        # images from outside (uploads, detect, eval): larger files or more pixels are refused before decoding
+        "max_file_mb": Field(20.0, float, in_range(0.1, 1000)),
+        "max_megapixels": Field(40.0, float, in_range(0.1, 1000)),
     },
     "classifier": {
         "max_batch": Field(8, int, in_range(1, 64)),

@@ -19,7 +19,8 @@ import numpy as np
 
 from kiosk.analyzer import PhotoAnalyzer
 from kiosk.faces import Face
-from kiosk.imageops import decode_image, iou
+from kiosk.image_input import ImageLimits, UnreadableImage, decode_checked
+from kiosk.imageops import iou
 from kiosk.mask_classifier import CLASSES
 
 VOC_LABELS = {"with_mask": "mask", "without_mask": "no_mask",
@@ -204,13 +205,14 @@ class Tally:
                 "ignored_faces": self.ignored_faces, "unmatched_detections": self.unmatched}
 
 
-def evaluate(analyzer: PhotoAnalyzer, items: list[Annotated], min_size: float) -> dict:
+def evaluate(analyzer: PhotoAnalyzer, items: list[Annotated], min_size: float, limits: ImageLimits) -> dict:
     tally = Tally(min_size)
     started = time.perf_counter()
     for item in items:
-        image = decode_image(item.image.read_bytes())
-        if image is None:
-            raise VocError(f"{item.image}: not a readable image")
+        try:
+            image = decode_checked(item.image.read_bytes(), limits)
+        except UnreadableImage as exc:
+            raise VocError(f"{item.image}: {exc}") from None
         tally.add(item, analyzer.analyse(image))
     seconds = time.perf_counter() - started
     return {**tally.report(), "images": len(items), "seconds": round(seconds, 2),

@@ -9,12 +9,8 @@ from collections import OrderedDict
 import numpy as np
 
 from kiosk.analyzer import PhotoAnalyzer
-from kiosk.imageops import decode_image
+from kiosk.image_input import ImageLimits, decode_checked
 from kiosk.render import annotate
-
-
-class UnreadableImage(ValueError):
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,27 +21,26 @@ class PhotoResult:
 
 
 def pixel_key(image: np.ndarray) -> str:
-    """Fast hash of the decoded pixels: the same picture in another file format hits the same entry."""
-    digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+    """Fast hash of the decoded pixels, read in place: the same picture in another file format hits the same entry."""
+    digest = hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16)
     digest.update(repr(image.shape).encode())
     return digest.hexdigest()
 
 
 class PhotoChecker:
-    def __init__(self, analyzer: PhotoAnalyzer, display_size: tuple[int, int], cache_size: int):
+    def __init__(self, analyzer: PhotoAnalyzer, display_size: tuple[int, int], cache_size: int,
+                 limits: ImageLimits):
         self.analyzer = analyzer
+        self.limits = limits
         self.display_size = display_size
         self.cache_size = cache_size
         self._cache: OrderedDict[str, PhotoResult] = OrderedDict()
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
 
-    @staticmethod
-    def decode(data: bytes) -> np.ndarray:
-        image = decode_image(data)
-        if image is None:
-            raise UnreadableImage("not a readable image (JPEG, PNG, BMP, WebP or TIFF expected)")
-        return image
+    def decode(self, data: bytes) -> np.ndarray:
+        """Raises UnreadableImage (one line) for anything too large or not an image; nothing too large is decoded."""
+        return decode_checked(data, self.limits)
 
     def cached(self, key: str) -> PhotoResult | None:
         with self._lock:

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import shared_dataset
 from kiosk.analyzer import load_analyzer, load_live_analyzer
+from kiosk.assembly import image_limits
 from kiosk.evaluate import evaluate, read_voc
 from kiosk.mask_classifier import CLASSES
 
@@ -25,12 +26,12 @@ def recalls(report: dict) -> dict[str, float]:
 @pytest.mark.slow
 def test_live_input_finds_masked_bare_and_wrongly_masked_faces(config, scenes):
     assert len(scenes) >= 300
-    report = evaluate(load_live_analyzer(config, with_classifier=False), scenes, min_size=32)
+    report = evaluate(load_live_analyzer(config, with_classifier=False), scenes, 32, image_limits(config))
     assert all(report["recall"][cls]["faces"] >= 300 for cls in CLASSES)
     assert min(recalls(report).values()) >= LIVE_RECALL_FLOOR, recalls(report)
 
 
 @pytest.mark.slow
 def test_photo_settings_find_faces_of_every_class(config, scenes):
-    report = evaluate(load_analyzer(config, with_classifier=False), scenes[::3], min_size=32)
+    report = evaluate(load_analyzer(config, with_classifier=False), scenes[::3], 32, image_limits(config))
     assert min(recalls(report).values()) >= PHOTO_RECALL_FLOOR, recalls(report)

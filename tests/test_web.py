@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,6 +15,7 @@ from kiosk.bench_ui import CHROMIUM_FLAGS
 from kiosk.config import PROJECT_ROOT
 from kiosk.samples import grace_hopper_path
 
+from bombs import BOMBS, png_bomb
 from kiosk_server import PASSWORD, KioskServer
 
 CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
@@ -136,6 +138,36 @@ def test_check_a_photo_boxes_faces_caches_repeats_and_survives_bad_files(page, s
     error = upload(page, text_file)
     assert "Error" in error and "not a readable image" in error
     assert "served from cache" in upload(page, grace_hopper_path())  # still working
+
+
+def peak_rss_reset(pid: int) -> int:
+    """Resets the process's peak RSS (VmHWM) to its current RSS and returns that, in kB."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return rss_kb(pid, "VmHWM")
+
+
+def rss_kb(pid: int, field: str) -> int:
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1])
+
+
+def test_check_a_photo_refuses_decompression_bombs_without_decoding(page, server, tmp_path):
+    log_in(page, server)
+    page.wait_for_selector("text=mask-kiosk admin")
+    for name, (width, height) in BOMBS.items():
+        bomb = png_bomb(tmp_path / f"{name}.png", width, height)
+        try:
+            before = peak_rss_reset(server.process.pid)
+        except OSError as error:
+            pytest.skip(f"cannot reset the peak RSS of the server ({error}); needs Linux >= 4.0 and ptrace rights")
+        started = time.monotonic()
+        status = upload(page, bomb)
+        took = time.monotonic() - started
+        growth_mb = (rss_kb(server.process.pid, "VmHWM") - before) / 1024
+        assert "Error" in status and "megapixels" in status, status
+        assert took < 1.0, f"{name}: answered in {took:.2f} s"
+        assert growth_mb < 200, f"{name}: peak RSS grew {growth_mb:.0f} MB"
+    assert "1 face(s)" in upload(page, grace_hopper_path())  # still working
 
 
 def test_settings_change_applies_live_and_persists_across_restart(browser, page, server, videos):

@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from kiosk.config import ConfigError
-from kiosk.photo_check import UnreadableImage
+from kiosk.image_input import UnreadableImage
 from kiosk.web.service import KioskService
 
 WEB_DIR = Path(__file__).parent

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from kiosk.analyzer import build_analyzer, describe_setup
-from kiosk.assembly import build_pipeline, camera_settings, decision_settings, display_settings
+from kiosk.assembly import build_pipeline, camera_settings, decision_settings, display_settings, image_limits
 from kiosk.camera import CameraSource
 from kiosk.config import Config, ConfigError, save_settings
 from kiosk.events import EventLog, EventRecorder, RecordSettings
@@ -32,7 +32,8 @@ class KioskService:
         self.pipeline = pipeline
         self.photos = PhotoChecker(
             build_analyzer(config, pipeline.classifier),
-            (config["display"]["max_width"], config["display"]["max_height"]), config["web"]["photo_cache"])
+            (config["display"]["max_width"], config["display"]["max_height"]), config["web"]["photo_cache"],
+            image_limits(config))
         self.setup_lines = list(describe_setup(config, pipeline.detector, pipeline.classifier))
         self._settings_lock = threading.Lock()
         self.models_load_s = 0.0  # compile (or cache load) of both models and camera start
