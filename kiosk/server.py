@@ -12,6 +12,9 @@ from kiosk.config import Config
 from kiosk.systemd_notify import Watchdog, notify, wait_until_ready, watchdog_interval
 
 log = logging.getLogger(__name__)
+# after SIGTERM, open requests (Gradio's heartbeat streams, live views) get this long, then are cancelled;
+# with the pipeline's own stop the process ends well inside the unit's TimeoutStopSec
+SHUTDOWN_GRACE_S = 2
 
 
 def status_line(service) -> str:
@@ -28,7 +31,7 @@ def serve(config: Config, source: str | None = None, host: str | None = None, po
     pipeline = service.pipeline
     server = uvicorn.Server(uvicorn.Config(create_app(service), host=host or config["web"]["host"],
                                            port=port or config["web"]["port"], log_level="warning",
-                                           access_log=False))
+                                           access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
     watchdog = Watchdog(pipeline.worth_keeping, lambda: status_line(service), watchdog_interval())
     stopping = threading.Event()
 

@@ -34,6 +34,12 @@ def test_service_unit_verifies(tmp_path):
     verify(tmp_path, "mask-kiosk.service")
 
 
+def test_service_unit_stops_quickly_and_does_not_loop_on_a_config_error():
+    lines = (UNITS / "mask-kiosk.service").read_text().splitlines()
+    assert "TimeoutStopSec=10" in lines
+    assert "RestartPreventExitStatus=2" in lines  # `mask-kiosk` exits 2 on a config error
+
+
 def test_screen_unit_verifies_with_the_service(tmp_path):
     if not shutil.which("cage"):
         pytest.skip("cage is absent (install.sh --system installs it; .ci/run too)")

@@ -129,16 +129,24 @@ def create_app(service: KioskService) -> FastAPI:
     return app
 
 
+async def _until_closed(socket: WebSocket) -> None:
+    """Returns when the viewer goes away (or the server closes the socket); a viewer sends nothing else."""
+    while (await socket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
 async def stream_live(socket: WebSocket, service: KioskService) -> None:
-    """Sends each newly published JPEG once, and the gate state whenever it changes; a slow viewer skips frames."""
+    """Sends each newly published JPEG once, and the gate state whenever it changes; a slow viewer skips frames.
+    Ends as soon as the viewer leaves, even while nothing is being sent (camera disconnected)."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     notify = lambda _item: loop.call_soon_threadsafe(wake.set)  # noqa: E731 - runs on the pipeline thread
     broadcast = service.pipeline.broadcast
     broadcast.subscribe(notify)
+    closed = asyncio.create_task(_until_closed(socket))
     sent_sequence, sent_status = -1, None
     try:
-        while True:
+        while not closed.done():
             wake.clear()  # before looking, so a frame published meanwhile still wakes us
             status = {"state": service.pipeline.state, "lang": service.language}
             if status != sent_status:
@@ -149,11 +157,12 @@ async def stream_live(socket: WebSocket, service: KioskService) -> None:
                 sent_sequence = latest.sequence
                 await socket.send_bytes(latest.jpeg)
                 continue
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=0.5)
-            except asyncio.TimeoutError:
-                pass  # look at the camera state again
+            woken = asyncio.create_task(wake.wait())
+            # at most 0.5 s between looks at the camera state
+            await asyncio.wait([woken, closed], timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        closed.cancel()
         broadcast.unsubscribe(notify)

@@ -1,0 +1,54 @@
+"""SIGTERM ends the kiosk within seconds, whatever its clients hold open."""
+import http.client
+import signal
+import time
+
+import pytest
+from websockets.sync.client import connect
+
+from kiosk_server import KioskServer
+
+STOP_WITHIN_S = 5.0
+
+
+@pytest.fixture
+def server(tmp_path):
+    kiosk = KioskServer(tmp_path, tmp_path / "unplugged.avi")  # no such file: the camera stays disconnected
+    kiosk.start()
+    yield kiosk
+    kiosk.stop()
+
+
+def open_heartbeat(server: KioskServer) -> http.client.HTTPConnection:
+    """A Gradio heartbeat stream, held open as a browser tab does."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/gradio_api/heartbeat/test-session")
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.read(5) == b"data:"  # the stream has begun
+    return connection
+
+
+def stop_time(server: KioskServer) -> float:
+    started = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(30)
+    except Exception:
+        pytest.fail("the kiosk did not exit within 30 s of SIGTERM")
+    return time.monotonic() - started
+
+
+def test_sigterm_with_an_open_heartbeat_stream(server):
+    heartbeat = open_heartbeat(server)
+    took = stop_time(server)
+    heartbeat.close()
+    assert took < STOP_WITHIN_S, f"exit took {took:.1f} s"
+    assert server.process.returncode == 0
+
+
+def test_sigterm_with_a_disconnected_camera_and_an_open_kiosk_page(server):
+    with connect(f"ws://127.0.0.1:{server.port}/ws/live", open_timeout=10) as live:
+        assert '"DISCONNECTED"' in live.recv(timeout=10)
+        took = stop_time(server)
+    assert took < STOP_WITHIN_S, f"exit took {took:.1f} s"
