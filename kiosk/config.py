@@ -1,6 +1,7 @@
 """Kiosk configuration: TOML file, validated against one schema at start."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -53,6 +54,15 @@ def input_size(value: Any) -> str | None:
     if (len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
             or not all(128 <= v <= 1920 for v in value)):
         return f"must be [width, height] in pixels, each from 128 to 1920 (got {value!r})"
+    return None
+
+
+def ip_addresses(value: Any) -> str | None:
+    for item in value:
+        try:
+            ipaddress.ip_address(item)
+        except (ValueError, TypeError):
+            return f"must be a list of IP addresses (got {item!r})"
     return None
 
 
@@ -139,6 +149,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "photo_workers": Field(2, int, in_range(1, 8)),
         "photo_queue": Field(16, int, in_range(1, 256)),
         "photo_cache": Field(64, int, in_range(0, 4096)),
+        # addresses of reverse proxies whose X-Forwarded-For is believed; empty: the peer address always counts
+        "trusted_proxies": Field([], list, ip_addresses),
     },
     "admin": {
         "user": Field("admin", str),

@@ -31,7 +31,11 @@ def serve(config: Config, source: str | None = None, host: str | None = None, po
     pipeline = service.pipeline
     server = uvicorn.Server(uvicorn.Config(create_app(service), host=host or config["web"]["host"],
                                            port=port or config["web"]["port"], log_level="warning",
-                                           access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
+                                           access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+                                           # X-Forwarded-For only from the configured proxies: else any local
+                                           # process could pose as another client and dodge the login lockout
+                                           proxy_headers=bool(config["web"]["trusted_proxies"]),
+                                           forwarded_allow_ips=config["web"]["trusted_proxies"] or None))
     watchdog = Watchdog(pipeline.worth_keeping, lambda: status_line(service), watchdog_interval())
     stopping = threading.Event()
 

@@ -1,4 +1,6 @@
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from kiosk.passwords import hash_password, verify_password
 from kiosk.web.auth import AdminAuth
@@ -16,11 +18,33 @@ def test_failed_logins_lock_the_client_out_and_are_logged_without_the_password(c
     auth = AdminAuth("admin", hash_password("right password"), max_failed=3, lockout_s=60)
     with caplog.at_level(logging.INFO):
         for _ in range(3):
-            assert auth.login("10.0.0.9", "admin", "guess-123") is None
+            assert auth.login("10.0.0.9", "admin", "guess-123") == (None, 0.0)
     assert auth.locked_out("10.0.0.9") > 50
+    token, wait = auth.login("10.0.0.9", "admin", "right password")
+    assert token is None and wait > 50  # locked out: not even the right password is checked
     assert auth.locked_out("10.0.0.10") == 0  # another client is not affected
     assert "guess-123" not in caplog.text and "10.0.0.9" in caplog.text
-    token = auth.login("10.0.0.10", "admin", "right password")
+    token, _ = auth.login("10.0.0.10", "admin", "right password")
     assert token and auth.session_user(token) == "admin"
     auth.logout(token)
     assert auth.session_user(token) is None
+
+
+def test_parallel_guesses_are_counted_before_the_password_is_checked():
+    auth = AdminAuth("admin", hash_password("right password"), max_failed=5, lockout_s=60)
+    with ThreadPoolExecutor(40) as pool:
+        results = list(pool.map(lambda _: auth.login("10.0.0.9", "admin", "guess"), range(40)))
+    checked = [r for r in results if r[1] == 0.0]
+    assert len(checked) == 5 and all(token is None for token, _ in checked)
+    assert sum(1 for _, wait in results if wait > 0) == 35
+
+
+def test_an_unknown_user_costs_a_full_password_check():
+    auth = AdminAuth("admin", hash_password("right password"), max_failed=100, lockout_s=60)
+    timings = {}
+    for user in ("admin", "nobody"):
+        started = time.perf_counter()
+        for _ in range(3):
+            auth.login("10.0.0.9", user, "wrong")
+        timings[user] = time.perf_counter() - started
+    assert timings["nobody"] > 0.5 * timings["admin"]  # scrypt ran for the unknown user too

@@ -71,12 +71,10 @@ def create_app(service: KioskService) -> FastAPI:
 
     @app.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
-        client = client_of(request)
-        wait = auth.locked_out(client)
+        token, wait = auth.login(client_of(request), username, password)
         if wait:
             return HTMLResponse(LOGIN_PAGE.format(message=f"Too many failed logins: try again in {wait:.0f} s."),
                                 status_code=429)
-        token = auth.login(client, username, password)
         if token is None:
             return HTMLResponse(LOGIN_PAGE.format(message=html.escape("Wrong user or password.")), status_code=401)
         response = RedirectResponse("/admin/", status_code=303)

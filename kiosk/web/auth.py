@@ -1,6 +1,12 @@
-"""Admin sessions and failed-login rate limiting (per client address)."""
+"""Admin sessions and failed-login rate limiting (per client address).
+
+Each attempt is counted before the password is checked, under one lock, so parallel guesses cannot
+all get through before the lockout; at most SCRYPT_AT_ONCE scrypt checks run at a time (each costs
+16 MB), and a wrong user name costs the same work as a wrong password.
+"""
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import threading
@@ -13,6 +19,8 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "kiosk_admin"
 SESSION_TTL_S = 12 * 3600
+SCRYPT_AT_ONCE = 2
+_scrypt_slots = threading.BoundedSemaphore(SCRYPT_AT_ONCE)
 
 
 @dataclass
@@ -25,30 +33,37 @@ class AdminAuth:
     _failures: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _wait_locked(self, client: str, now: float) -> float:
+        """Seconds until this client may try again (0: may try now); call with the lock held."""
+        recent = [t for t in self._failures.get(client, []) if now - t < self.lockout_s]
+        self._failures[client] = recent
+        return 0.0 if len(recent) < self.max_failed else self.lockout_s - (now - recent[0])
+
     def locked_out(self, client: str) -> float:
         """Seconds until this client may try again (0: may try now)."""
-        now = time.monotonic()
         with self._lock:
-            recent = [t for t in self._failures.get(client, []) if now - t < self.lockout_s]
-            self._failures[client] = recent
-            if len(recent) < self.max_failed:
-                return 0.0
-            return self.lockout_s - (now - recent[0])
+            return self._wait_locked(client, time.monotonic())
 
-    def login(self, client: str, user: str, password: str) -> str | None:
-        """A new session token, or None (and the failure counted). The password is never logged."""
-        ok = user == self.user and verify_password(password, self.password_hash)
-        if not ok:
-            with self._lock:
-                self._failures.setdefault(client, []).append(time.monotonic())
+    def login(self, client: str, user: str, password: str) -> tuple[str | None, float]:
+        """(new session token, 0) on success; (None, 0) for a wrong user or password; (None, seconds to wait)
+        while locked out, without checking anything. The password is never logged."""
+        with self._lock:
+            now = time.monotonic()
+            wait = self._wait_locked(client, now)
+            if wait:
+                return None, wait
+            self._failures.setdefault(client, []).append(now)  # counted now; taken back if it succeeds
+        with _scrypt_slots:
+            password_ok = verify_password(password, self.password_hash)
+        if not (hmac.compare_digest(user.encode(), self.user.encode()) and password_ok):
             log.warning("failed admin login for user %r from %s", user, client)
-            return None
+            return None, 0.0
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._failures.pop(client, None)
             self._sessions[token] = (user, time.monotonic() + SESSION_TTL_S)
         log.info("admin %r logged in from %s", user, client)
-        return token
+        return token, 0.0
 
     def session_user(self, token: str | None) -> str | None:
         if not token:
