@@ -3,6 +3,9 @@
 Writes happen on one writer thread fed by a bounded queue, so the pipeline never
 waits on the disk. A snapshot is on disk (fsynced) before its row commits; a
 row committed is on disk (synchronous=FULL) before the next event is taken.
+Storage faults (read-only or full disk, a broken database) never reach the kiosk:
+recording is marked failed (`fault`), each event not stored is counted (`dropped`),
+no partial file stays behind, and the next event tries again.
 """
 from __future__ import annotations
 
@@ -72,18 +75,22 @@ def blur_faces(jpeg: bytes, boxes: list[np.ndarray], frame_size: tuple[int, int]
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
+def one_line(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
 class EventRecorder:
     def __init__(self, state_dir: Path, settings: RecordSettings, queue_size: int = 256):
         self.settings = settings
         self.db_path = state_dir / "events.sqlite3"
         self.snapshots = state_dir / "snapshots"
-        self.snapshots.mkdir(parents=True, exist_ok=True)
-        self._writer_db = connect(self.db_path)
+        self._db: sqlite3.Connection | None = None  # opened (and reopened after a fault) by the writer thread
         self._queue: queue.Queue[Published | None] = queue.Queue(maxsize=queue_size)
         self._last_state: str | None = None
         self._last_prune = 0.0
-        self.dropped = 0
+        self.dropped = 0        # events not stored: writer behind, or a storage fault
         self.written = 0
+        self.fault: str | None = None  # why recording does not work now; None while it does
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
 
     def start(self) -> "EventRecorder":
@@ -93,7 +100,8 @@ class EventRecorder:
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
-        self._writer_db.close()
+        if self._db is not None:
+            self._db.close()
 
     # -- pipeline side: must not block ---------------------------------------------
     def observe(self, item: Published) -> None:
@@ -107,7 +115,26 @@ class EventRecorder:
             self.dropped += 1
 
     # -- writer thread ------------------------------------------------------------------
+    def _storage(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.snapshots.mkdir(parents=True, exist_ok=True)
+            self._db = connect(self.db_path)
+        return self._db
+
+    def _failed(self, error: BaseException) -> None:
+        reason = one_line(error)
+        if reason != self.fault:
+            log.error("recording failed (%s); the kiosk goes on, events are counted as lost until it works", reason)
+        self.fault = reason
+        if self._db is not None and not isinstance(error, OSError):
+            self._db.close()  # a database error may leave the connection unusable: reopen next time
+            self._db = None
+
     def _run(self) -> None:
+        try:
+            self._storage()  # at start, so a fault shows before the first event
+        except Exception as error:  # noqa: BLE001 - any fault: reported, retried with the next event
+            self._failed(error)
         previous: str | None = None
         while True:
             item = self._queue.get()
@@ -116,10 +143,14 @@ class EventRecorder:
             try:
                 self.write(item, previous)
                 previous = item.state.value
+                if self.fault is not None:
+                    log.warning("recording works again")
+                    self.fault = None
                 if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
                     self.prune()
-            except (OSError, sqlite3.Error):
-                log.exception("recording an event failed; the kiosk goes on")
+            except Exception as error:  # noqa: BLE001 - the writer thread must outlive any one event
+                self.dropped += 1
+                self._failed(error)
 
     def write(self, item: Published, previous: str | None) -> int:
         """Stores one event (snapshot first, then the row); returns the committed row id."""
@@ -129,38 +160,48 @@ class EventRecorder:
         relative = f"{day}/{int(wall_time * 1000)}-{item.sequence}.jpg"
         jpeg = blur_faces(item.jpeg, [t.face.box for t in item.faces], item.frame_size) \
             if self.settings.blur_faces and item.faces else item.jpeg
+        db = self._storage()
         (self.snapshots / day).mkdir(exist_ok=True)
         write_durably(self.snapshots / relative, jpeg)
-        with self._writer_db:
-            cursor = self._writer_db.execute(
-                "INSERT INTO events (ts, state, previous, faces, masked, unmasked, incorrect, snapshot)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (wall_time, item.state.value, previous, len(labels), labels.count("mask"),
-                 labels.count("no_mask"), labels.count("incorrect"), relative))
+        try:
+            with db:
+                cursor = db.execute(
+                    "INSERT INTO events (ts, state, previous, faces, masked, unmasked, incorrect, snapshot)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (wall_time, item.state.value, previous, len(labels), labels.count("mask"),
+                     labels.count("no_mask"), labels.count("incorrect"), relative))
+        except BaseException:
+            (self.snapshots / relative).unlink(missing_ok=True)  # no picture without its row
+            raise
         self.written += 1
         return int(cursor.lastrowid)
 
     def prune(self) -> None:
-        """Drops events past the retention age, then the oldest snapshots while over the disk quota."""
+        """Drops events past the retention age, snapshot files no row names (left by a crash between file and
+        row), then the oldest snapshots while over the disk quota."""
         self._last_prune = time.monotonic()
+        db = self._storage()
         cutoff = time.time() - self.settings.retention_days * 86400
-        old = self._writer_db.execute("SELECT snapshot FROM events WHERE ts < ?", (cutoff,)).fetchall()
+        old = db.execute("SELECT snapshot FROM events WHERE ts < ?", (cutoff,)).fetchall()
         for (snapshot,) in old:
             self._remove_snapshot(snapshot)
-        with self._writer_db:
-            self._writer_db.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
+        with db:
+            db.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
+        named = {row[0] for row in db.execute("SELECT snapshot FROM events WHERE snapshot IS NOT NULL")}
+        for path in self.snapshots.glob("*/*"):
+            if path.relative_to(self.snapshots).as_posix() not in named:
+                path.unlink(missing_ok=True)
         quota = self.settings.snapshot_quota_mb * 1e6
         total = self.snapshot_bytes()
         if total <= quota:
             return
-        rows = self._writer_db.execute(
-            "SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL ORDER BY ts").fetchall()
+        rows = db.execute("SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL ORDER BY ts").fetchall()
         for event_id, snapshot in rows:
             if total <= quota:
                 break
             total -= self._remove_snapshot(snapshot)
-            with self._writer_db:
-                self._writer_db.execute("UPDATE events SET snapshot = NULL WHERE id = ?", (event_id,))
+            with db:
+                db.execute("UPDATE events SET snapshot = NULL WHERE id = ?", (event_id,))
 
     def _remove_snapshot(self, relative: str | None) -> int:
         if not relative:
@@ -181,9 +222,18 @@ class EventLog:
     """Read side for the admin page, the CSV export and metrics (its own connection; WAL lets it read during writes)."""
 
     def __init__(self, db_path: Path, snapshots: Path):
-        self.db = connect(db_path)
+        self.db_path = db_path
         self.snapshots = snapshots
+        self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+
+    def _read(self, sql: str, parameters: tuple | list = ()) -> list[tuple]:
+        """Rows of one query; opens the database on first use (sqlite3.Error while it cannot be read)."""
+        with self._lock:
+            if self._db is None:
+                self._db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10,
+                                           check_same_thread=False)
+            return self._db.execute(sql, parameters).fetchall()
 
     def query(self, since: float, state: str | None = None, limit: int = 500) -> list[dict]:
         sql = f"SELECT {', '.join(COLUMNS)} FROM events WHERE ts >= ?"
@@ -193,9 +243,7 @@ class EventLog:
             parameters.append(state)
         sql += " ORDER BY ts DESC LIMIT ?"
         parameters.append(limit)
-        with self._lock:
-            rows = self.db.execute(sql, parameters).fetchall()
-        return [dict(zip(COLUMNS, row)) for row in rows]
+        return [dict(zip(COLUMNS, row)) for row in self._read(sql, parameters)]
 
     def csv(self, since: float, state: str | None = None) -> str:
         out = io.StringIO()
@@ -208,14 +256,11 @@ class EventLog:
 
     def hourly_compliance(self, since: float) -> list[tuple[str, int, int]]:
         """(hour, passes, stops) per local hour that had any."""
-        with self._lock:
-            rows = self.db.execute(
-                "SELECT strftime('%Y-%m-%d %H:00', ts, 'unixepoch', 'localtime') AS hour,"
-                " SUM(state = 'PASS'), SUM(state = 'STOP') FROM events WHERE ts >= ? GROUP BY hour ORDER BY hour",
-                (since,)).fetchall()
+        rows = self._read(
+            "SELECT strftime('%Y-%m-%d %H:00', ts, 'unixepoch', 'localtime') AS hour,"
+            " SUM(state = 'PASS'), SUM(state = 'STOP') FROM events WHERE ts >= ? GROUP BY hour ORDER BY hour",
+            (since,))
         return [(hour, int(passes or 0), int(stops or 0)) for hour, passes, stops in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self.db.execute("SELECT state, COUNT(*) FROM events GROUP BY state").fetchall()
-        return dict(rows)
+        return dict(self._read("SELECT state, COUNT(*) FROM events GROUP BY state"))

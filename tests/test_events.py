@@ -10,6 +10,7 @@ from kiosk.decision import GateState
 from kiosk.events import EventLog, EventRecorder, RecordSettings
 
 from event_items import JPEG, published
+from mounts import fill, tmpfs
 
 HERE = Path(__file__).parent
 
@@ -88,3 +89,49 @@ def test_only_state_changes_are_recorded_and_exported(tmp_path):
     (hour, passes, stops), = log.hourly_compliance(0)
     assert (passes, stops) == (1, 1)
     assert log.counts() == {"NO_FACE": 1, "STOP": 1, "PASS": 1}
+
+
+def test_read_only_state_folder_is_a_reported_fault_not_a_crash(tmp_path):
+    with tmpfs(tmp_path / "state", "size=1m,ro") as state:
+        recorder = EventRecorder(state, RecordSettings()).start()
+        wait_for(lambda: recorder.fault is not None)
+        assert "Read-only" in recorder.fault or "readonly" in recorder.fault
+        for sequence in range(3):
+            recorder.observe(published(sequence, [GateState.STOP, GateState.PASS][sequence % 2]))
+        wait_for(lambda: recorder.dropped == 3)
+        assert recorder.written == 0 and recorder._thread.is_alive()
+        recorder.stop()
+
+
+def test_full_disk_loses_counted_events_leaves_no_partial_files_and_recovers(tmp_path):
+    with tmpfs(tmp_path / "state", "size=256k") as state:
+        recorder = EventRecorder(state, RecordSettings()).start()
+        recorder.observe(published(0, GateState.STOP))
+        wait_for(lambda: recorder.written == 1)
+        filler = fill(state)
+        for sequence in range(1, 4):
+            recorder.observe(published(sequence, [GateState.STOP, GateState.PASS][sequence % 2]))
+        wait_for(lambda: recorder.dropped == 3)
+        assert recorder.fault is not None and ("No space" in recorder.fault or "full" in recorder.fault)
+        assert not list(state.rglob("*.tmp")), "partial files left behind"
+        assert len(list(state.rglob("*.jpg"))) == 1  # no picture without its row
+        filler.unlink()
+        recorder.observe(published(4, GateState.STOP))
+        wait_for(lambda: recorder.written == 2)
+        assert recorder.fault is None
+        recorder.stop()
+        rows = EventLog(recorder.db_path, recorder.snapshots).query(0)
+        assert [row["state"] for row in rows] == ["STOP", "STOP"]
+
+
+def test_prune_removes_snapshots_without_a_row(tmp_path):
+    recorder = EventRecorder(tmp_path, RecordSettings()).start()
+    recorder.observe(published(0, GateState.STOP))
+    wait_for(lambda: recorder.written == 1)
+    orphan = tmp_path / "snapshots" / "2026-01-01" / "123-9.jpg"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(JPEG)
+    recorder.prune()
+    assert not orphan.exists()
+    assert len(list((tmp_path / "snapshots").rglob("*.jpg"))) == 1
+    recorder.stop()

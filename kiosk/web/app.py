@@ -11,6 +11,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import asyncio  # noqa: E402
 import html  # noqa: E402
 import json  # noqa: E402
+import sqlite3  # noqa: E402
 import time  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -91,7 +92,9 @@ def create_app(service: KioskService) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> JSONResponse:
         healthy, reason = service.pipeline.health()
-        body = {"healthy": healthy, "reason": reason, "state": service.pipeline.state}
+        # a recording fault is named here but does not make the kiosk unhealthy: the gate still works
+        body = {"healthy": healthy, "reason": reason, "state": service.pipeline.state,
+                "recording": service.recording()}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     registry = registry_for(service)
@@ -104,7 +107,11 @@ def create_app(service: KioskService) -> FastAPI:
     def events_csv(hours: float = 24 * 7, state: str = "") -> Response:
         if service.events is None:
             return JSONResponse({"detail": "recording is off (record.enabled)"}, status_code=404)
-        body = service.events.csv(time.time() - hours * 3600, state or None)
+        try:
+            body = service.events.csv(time.time() - hours * 3600, state or None)
+        except sqlite3.Error as error:
+            return JSONResponse({"detail": f"the record cannot be read: {error}",
+                                 "recording": service.recording()}, status_code=503)
         return Response(body, media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="mask-kiosk-events.csv"'})
 

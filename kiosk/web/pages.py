@@ -1,6 +1,7 @@
 """The two Gradio pages: the fullscreen kiosk screen and the admin page. They read the service; they own nothing."""
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -164,12 +165,16 @@ def events_tab(service: KioskService, page: gr.Blocks) -> None:
         import pandas as pd
         since = time.time() - float(last_hours or 24) * 3600
         chosen = None if state_filter == "all" else state_filter
-        rows = events.query(since, chosen)
+        try:
+            rows = events.query(since, chosen)
+            hourly_counts = events.hourly_compliance(since)
+        except sqlite3.Error as error:
+            return f"**The record cannot be read:** {error} (recording: {service.recording()})", None, [], []
         table_rows = [[time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["ts"])), r["state"], r["faces"],
                        r["masked"], r["unmasked"], r["incorrect"]] for r in rows]
         pictures = [(str(events.snapshots / r["snapshot"]), f"{r['state']} {row[0]}")
                     for r, row in zip(rows, table_rows) if r["snapshot"]][:GALLERY_SIZE]
-        hourly = [(hour, outcome, count) for hour, passes, stops in events.hourly_compliance(since)
+        hourly = [(hour, outcome, count) for hour, passes, stops in hourly_counts
                   for outcome, count in (("PASS", passes), ("STOP", stops))]
         link = f"[Download these events as CSV](/admin/events.csv?hours={float(last_hours or 24):g}&state={chosen or ''})"
         return (link, pd.DataFrame(hourly, columns=["hour", "outcome", "events"]),

@@ -1,6 +1,8 @@
 """Prometheus metrics, read from the pipeline and the event log at scrape time."""
 from __future__ import annotations
 
+import sqlite3
+
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -39,15 +41,21 @@ class KioskCollector:
         yield CounterMetricFamily("mask_kiosk_dropped_frames", "Camera frames dropped as stale",
                                   value=snapshot["dropped_frames"])
         if self.service.events is not None:
-            counts = self.service.events.counts()
+            yield GaugeMetricFamily("mask_kiosk_recording_ok", "1 while events are being recorded",
+                                    value=float(self.service.recorder.fault is None))
+            yield CounterMetricFamily("mask_kiosk_events_dropped",
+                                      "State changes not recorded: the writer fell behind or storage failed",
+                                      value=self.service.recorder.dropped)
+            try:
+                counts = self.service.events.counts()
+            except sqlite3.Error:
+                return  # the record cannot be read now; recording_ok says why not
             events = CounterMetricFamily("mask_kiosk_events", "Recorded gate-state changes by state", labels=["state"])
             for name, count in counts.items():
                 events.add_metric([name], count)
             yield events
             yield CounterMetricFamily("mask_kiosk_violations", "Recorded STOP events",
                                       value=counts.get(GateState.STOP.value, 0))
-            yield CounterMetricFamily("mask_kiosk_events_dropped", "State changes not recorded: the writer fell behind",
-                                      value=self.service.recorder.dropped)
 
 
 def registry_for(service: KioskService) -> CollectorRegistry:

@@ -60,6 +60,12 @@ class KioskService:
         if self.recorder is not None:
             self.recorder.stop()
 
+    def recording(self) -> str:
+        """'ok', 'off' (record.enabled false) or 'failed: <reason>' for /healthz and the admin page."""
+        if self.recorder is None:
+            return "off"
+        return "ok" if self.recorder.fault is None else f"failed: {self.recorder.fault}"
+
     @property
     def language(self) -> str:
         return self.config["display"]["language"]
