@@ -2,7 +2,8 @@
 
 A capture thread keeps only the newest frame; a consumer that falls behind
 loses the stale ones (counted). When frames stop, the source says so and
-reopens by itself with a growing pause.
+reopens by itself with a growing pause, except a video file with `loop` off:
+at its end the source says it ended and stays so.
 """
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ class CameraSource:
         self.last_error = ""
         self.last_activity = time.monotonic()  # last open attempt or read return: a hung driver stops it
         self._connected = False
+        self.ended = False  # a video file played to its end with loop off
 
     def start(self) -> "CameraSource":
         self._thread = threading.Thread(target=self._run, name="camera-capture", daemon=True)
@@ -158,6 +160,11 @@ class CameraSource:
             finally:
                 capture.release()
                 self._connected = False
+            if got_frames and source_kind(self.settings.source) == "file" and not self.settings.loop:
+                self.ended = True
+                self._note_failure("video file ended (camera.loop is off)")
+                self._stop.wait()
+                return
             if got_frames:
                 delay = RETRY_FIRST_S
                 self.reconnects += 1

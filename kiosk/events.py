@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kiosk.decision import GateState
 from kiosk.durable import write_durably
 from kiosk.pipeline import Published
 
@@ -86,7 +87,7 @@ class EventRecorder:
         self.snapshots = state_dir / "snapshots"
         self._db: sqlite3.Connection | None = None  # opened (and reopened after a fault) by the writer thread
         self._queue: queue.Queue[Published | None] = queue.Queue(maxsize=queue_size)
-        self._last_state: str | None = None
+        self._last_state = GateState.NO_FACE.value  # the decision's own start: only changes are events
         self._last_prune = 0.0
         self.dropped = 0        # events not stored: writer behind, or a storage fault
         self.written = 0
@@ -135,7 +136,7 @@ class EventRecorder:
             self._storage()  # at start, so a fault shows before the first event
         except Exception as error:  # noqa: BLE001 - any fault: reported, retried with the next event
             self._failed(error)
-        previous: str | None = None
+        previous = self._last_state
         while True:
             item = self._queue.get()
             if item is None:

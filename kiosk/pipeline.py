@@ -177,7 +177,7 @@ class LivePipeline:
             return True
         threads_alive = self._thread is not None and self._thread.is_alive() and self.source.alive
         retrying = not self.source.connected and time.monotonic() - self.source.last_activity < HUNG_CAMERA_S
-        return threads_alive and retrying
+        return threads_alive and (retrying or self.source.ended)  # a restart would only replay the file
 
     @property
     def state(self) -> str:

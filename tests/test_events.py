@@ -6,7 +6,11 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from kiosk.decision import GateState
+from kiosk.samples import GRACE_HOPPER_FACE
 from kiosk.events import EventLog, EventRecorder, RecordSettings
 
 from event_items import JPEG, published
@@ -73,22 +77,39 @@ def test_retention_drops_old_events(tmp_path):
 
 def test_only_state_changes_are_recorded_and_exported(tmp_path):
     recorder = EventRecorder(tmp_path, RecordSettings(blur_faces=True)).start()
-    sequence = [GateState.NO_FACE, GateState.STOP, GateState.STOP, GateState.STOP, GateState.PASS, GateState.PASS]
+    # the first NO_FACE is the kiosk's own starting state, not a change
+    sequence = [GateState.NO_FACE, GateState.STOP, GateState.STOP, GateState.STOP, GateState.PASS, GateState.PASS,
+                GateState.NO_FACE]
     for index, state in enumerate(sequence):
         recorder.observe(published(index, state, label="no_mask" if state == GateState.STOP else "mask"))
     wait_for(lambda: recorder.written == 3)
     recorder.stop()
     log = EventLog(recorder.db_path, recorder.snapshots)
     rows = list(reversed(log.query(0)))
-    assert [row["state"] for row in rows] == ["NO_FACE", "STOP", "PASS"]
-    blurred = (recorder.snapshots / rows[1]["snapshot"]).read_bytes()
-    assert blurred != JPEG  # faces pixelated for privacy
+    assert [(row["state"], row["previous"]) for row in rows] == [("STOP", "NO_FACE"), ("PASS", "STOP"),
+                                                                ("NO_FACE", "PASS")]
     csv_text = log.csv(0).splitlines()
     assert csv_text[0] == "time,state,previous,faces,masked,unmasked,incorrect,snapshot"
-    assert [line.split(",")[1] for line in csv_text[1:]] == ["NO_FACE", "STOP", "PASS"]
+    assert [line.split(",")[1] for line in csv_text[1:]] == ["STOP", "PASS", "NO_FACE"]
     (hour, passes, stops), = log.hourly_compliance(0)
     assert (passes, stops) == (1, 1)
     assert log.counts() == {"NO_FACE": 1, "STOP": 1, "PASS": 1}
+
+
+def test_blurred_snapshots_pixelate_the_faces_and_nothing_else(tmp_path):
+    recorder = EventRecorder(tmp_path, RecordSettings(blur_faces=True)).start()
+    recorder.observe(published(0, GateState.STOP))
+    wait_for(lambda: recorder.written == 1)
+    recorder.stop()
+    row, = EventLog(recorder.db_path, recorder.snapshots).query(0)
+    original = cv2.imdecode(np.frombuffer(JPEG, np.uint8), cv2.IMREAD_COLOR).astype(int)
+    snapshot = cv2.imread(str(recorder.snapshots / row["snapshot"])).astype(int)
+    x1, y1, x2, y2 = (int(v) for v in GRACE_HOPPER_FACE)  # the box the event names, in frame pixels
+    face_before, face_after = original[y1 + 4:y2 - 4, x1 + 4:x2 - 4], snapshot[y1 + 4:y2 - 4, x1 + 4:x2 - 4]
+    detail = lambda image: np.abs(np.diff(image, axis=1)).mean()  # noqa: E731 - neighbour differences
+    assert detail(face_after) < 0.5 * detail(face_before)
+    outside = (slice(0, 480), slice(x2 + 20, 640))
+    assert np.abs(original[outside] - snapshot[outside]).mean() < 3  # only re-encoding noise
 
 
 def test_read_only_state_folder_is_a_reported_fault_not_a_crash(tmp_path):

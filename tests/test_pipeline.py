@@ -109,3 +109,17 @@ def wait_for(condition, timeout):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+def test_a_video_file_without_loop_ends_and_says_so(config, tmp_path):
+    path = write_video(tmp_path / "short.avi", walking_face(grace_hopper(), 5, 10), 30)
+    pipeline = build_pipeline(config.replaced(camera={"loop": False}), str(path)).start()
+    try:
+        wait_for(lambda: pipeline.source.ended, 10)
+        assert pipeline.source.frames_read == 15  # played once, not again
+        wait_for(lambda: pipeline.state == DISCONNECTED, 5)
+        healthy, reason = pipeline.health()
+        assert not healthy and "video file ended" in reason
+        assert pipeline.worth_keeping()  # systemd's watchdog must not restart it to replay the file
+    finally:
+        pipeline.stop()
