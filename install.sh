@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PREFIX=/opt/mask-kiosk
-SYSTEM_PACKAGES=(python3-venv chromium cage fonts-noto-cjk)
+SYSTEM_PACKAGES=(python3-venv chromium cage fonts-noto-cjk openssl)
 mode=base
 for arg in "$@"; do
     case "$arg" in
@@ -56,9 +56,11 @@ if [ "$mode" = system ]; then
             config/kiosk.toml > /etc/mask-kiosk/kiosk.toml
     fi
     install -d -o mask-kiosk -g mask-kiosk -m 0750 /var/lib/mask-kiosk /var/cache/mask-kiosk
-    # compile once now, so the first boot already finds the model cache
+    # compile once now, so the first boot already finds the model cache; make the admin page's certificate
     runuser -u mask-kiosk -- env MASK_KIOSK_CONFIG=/etc/mask-kiosk/kiosk.toml HOME=/var/lib/mask-kiosk \
         "$PREFIX/.venv/bin/mask-kiosk" check >/dev/null
+    runuser -u mask-kiosk -- env MASK_KIOSK_CONFIG=/etc/mask-kiosk/kiosk.toml HOME=/var/lib/mask-kiosk \
+        "$PREFIX/.venv/bin/mask-kiosk" certificate
     for unit in mask-kiosk.service mask-kiosk-screen.service; do
         sed "s|@PREFIX@|$PREFIX|g" "systemd/$unit" > "/etc/systemd/system/$unit"
     done

@@ -26,9 +26,9 @@ def image_paths(arguments: list[str]) -> list[Path]:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from kiosk.analyzer import load_analyzer
-    from kiosk.assembly import image_limits
-    from kiosk.image_input import UnreadableImage, decode_checked
+    from kiosk.vision.analyzer import load_analyzer
+    from kiosk.live.assembly import image_limits
+    from kiosk.vision.image_input import UnreadableImage, decode_checked
     config = load_config(args.config)
     analyzer, limits = load_analyzer(config), image_limits(config)
     failed = False
@@ -59,9 +59,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from kiosk.analyzer import load_analyzer, load_live_analyzer
-    from kiosk.assembly import image_limits
-    from kiosk.evaluate import VocError, evaluate, format_report, read_voc
+    from kiosk.vision.analyzer import load_analyzer, load_live_analyzer
+    from kiosk.live.assembly import image_limits
+    from kiosk.vision.evaluate import VocError, evaluate, format_report, read_voc
     config = load_config(args.config)
     if args.detector:
         config = config.replaced(detector={"model": args.detector})
@@ -69,6 +69,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         config = config.replaced(detector={"input_size": parse_size(args.live)})
     try:
         items = read_voc(Path(args.folder))
+        if args.only:
+            items = only_listed(items, Path(args.only))
         analyzer = load_live_analyzer(config) if args.live else load_analyzer(config)
         report = evaluate(analyzer, items, args.min_size, image_limits(config))
     except VocError as exc:
@@ -84,6 +86,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def only_listed(items: list, listing: Path) -> list:
+    """The annotated images whose file name is in the listing (VocError when it cannot be read)."""
+    from kiosk.vision.evaluate import VocError
+    try:
+        names = {line.strip() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VocError(f"{listing}: cannot be read ({exc})") from None
+    return [item for item in items if item.image.name in names]
+
+
 def parse_size(text: str) -> list[int]:
     """'640x480' -> [640, 480]; the config check says what is wrong with the numbers."""
     try:
@@ -94,22 +106,32 @@ def parse_size(text: str) -> list[int]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kiosk.analyzer import describe_setup
-    from kiosk.models import load_classifier, load_detector
+    from kiosk.vision.analyzer import describe_setup
+    from kiosk.vision.models import load_classifier, load_detector
     config = load_config(args.config)
     settings = config.settings_path()
     print(f"config: {config.path} (valid){f', with saved settings {settings}' if settings.exists() else ''}")
+    if config.settings_problem:
+        print(f"WARNING: {config.settings_problem}")
     started = time.perf_counter()
     detector, classifier = load_detector(config), load_classifier(config)
     for line in describe_setup(config, detector, classifier):
         print(line)
     print(f"models compiled in {time.perf_counter() - started:.2f} s")
-    print(f"admin password: {'set' if config['admin']['password_hash'] else 'NOT SET (mask-kiosk set-password)'}")
+    print(f"admin password: {'set' if config.admin.password_hash else 'NOT SET (mask-kiosk set-password)'}")
+    from kiosk.web.tls import certificate, fingerprint
+    pair = certificate(config, make=False)
+    if pair is None:
+        print("admin over HTTPS: off (web.tls_port = 0): the admin page is for this device only")
+    elif pair[0].is_file():
+        print(f"admin over HTTPS: port {config.web.tls_port}, certificate {pair[0]} (SHA-256 {fingerprint(pair[0])})")
+    else:
+        print(f"admin over HTTPS: port {config.web.tls_port}; a self-signed certificate is made at the first start")
     return 0
 
 
 def cmd_models_build(args: argparse.Namespace) -> int:
-    from kiosk.model_build import build_detector_models
+    from kiosk.vision.model_build import build_detector_models
     config = load_config(args.config)
     built = build_detector_models(config.models_dir(), force=args.force)
     print(f"face detector IR in {config.models_dir()}: {'built' if built else 'already current'}")
@@ -117,14 +139,14 @@ def cmd_models_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.server import serve
+    from kiosk.web.server import serve
     return serve(load_config(args.config), source=args.source, host=args.host, port=args.port)
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
     import getpass
     from kiosk.config import save_settings
-    from kiosk.passwords import hash_password
+    from kiosk.web.passwords import hash_password
     config = load_config(args.config)
     if args.stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -137,12 +159,30 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         print("error: use at least 8 characters", file=sys.stderr)
         return 1
     save_settings(config, {"admin": {"password_hash": hash_password(password)}})
-    print(f"admin password saved (hashed) in {config.settings_path()}; restart the kiosk to use it")
+    print(f"admin password saved (hashed) in {config.settings_path()}; a running kiosk uses it at the next login")
+    return 0
+
+
+def cmd_certificate(args: argparse.Namespace) -> int:
+    from kiosk.web.tls import certificate, fingerprint
+    config = load_config(args.config)
+    pair = certificate(config)
+    if pair is None:
+        print("HTTPS is off (web.tls_port = 0)")
+        return 0
+    print(f"certificate: {pair[0]}\nkey: {pair[1]}\nSHA-256 fingerprint: {fingerprint(pair[0])}")
+    print(f"the admin page: https://<this box>:{config.web.tls_port}/admin/ (check the fingerprint on first visit)")
+    return 0
+
+
+def cmd_config_defaults(args: argparse.Namespace) -> int:
+    from kiosk.config import default_toml
+    print(default_toml(), end="")
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from kiosk import bench
+    from kiosk.bench import benches as bench
     return bench.run(args.target, load_config(args.config), args)
 
 
@@ -167,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--live", nargs="?", const="config", metavar="WxH",
                             help="as the live pipeline sees frames: one pass at detector.input_size (or WxH), "
                                  "detector.min_score")
+    evaluation.add_argument("--only", metavar="LIST",
+                            help="only the images named in this file, one name per line (for example "
+                                 "models_ir/mask_classifier/validation_photos.txt: the classifier's held-out photos)")
     evaluation.add_argument("--json", action="store_true", help="one JSON object")
     evaluation.set_defaults(func=cmd_eval)
 
@@ -182,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate config, models and device")
     check.set_defaults(func=cmd_check)
+
+    certificate = commands.add_parser("certificate", help="make (once) and show the admin page's TLS certificate")
+    certificate.set_defaults(func=cmd_certificate)
+
+    config_parser = commands.add_parser("config", help="the configuration schema")
+    config_commands = config_parser.add_subparsers(dest="config_command", required=True)
+    defaults = config_commands.add_parser("defaults", help="print kiosk.toml with every default and its help")
+    defaults.set_defaults(func=cmd_config_defaults)
 
     models = commands.add_parser("models", help="model files")
     models_commands = models.add_subparsers(dest="models_command", required=True)

@@ -36,23 +36,32 @@ DETECTORS = {"retinaface": {"model": "retinaface"}, "blazeface_full": {"model": 
 @pytest.fixture(scope="session")
 def detectors(config):
     """Every detector model at its live settings, by model_build key."""
-    from kiosk.models import load_detector
+    from kiosk.vision.models import load_detector
     return {key: load_detector(config.replaced(detector=section)) for key, section in DETECTORS.items()}
 
 
 @pytest.fixture(scope="session")
 def masked_portrait(detectors):
     """The shipped portrait with a surgical-mask shape drawn over nose and mouth."""
-    from kiosk.samples import draw_mask, grace_hopper
+    from kiosk.bench.samples import draw_mask, grace_hopper
     image = grace_hopper()
     face = detectors["retinaface"].detect(image)[0]
     return draw_mask(image, face.box, face.keypoints)
 
 
 @pytest.fixture(scope="session")
+def below_nose_portrait(detectors):
+    """The same mask pulled down under the nose: worn wrongly."""
+    from kiosk.bench.samples import draw_mask, grace_hopper
+    image = grace_hopper()
+    face = detectors["retinaface"].detect(image)[0]
+    return draw_mask(image, face.box, face.keypoints, below_nose=True)
+
+
+@pytest.fixture(scope="session")
 def videos(tmp_path_factory, masked_portrait):
     """Looping 30 fps test videos: an empty scene, then the bare or the masked portrait walking across."""
-    from kiosk.samples import grace_hopper
+    from kiosk.bench.samples import grace_hopper
     from videos import walking_face, write_video
     folder = tmp_path_factory.mktemp("videos")
     return {"bare": write_video(folder / "bare.avi", walking_face(grace_hopper(), 10, 60), 30),

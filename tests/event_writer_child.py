@@ -2,12 +2,13 @@
 import sys
 from pathlib import Path
 
-from kiosk.decision import GateState
-from kiosk.events import EventRecorder, RecordSettings
+from kiosk.config.record import RecordConfig
+from kiosk.record.events import EventRecorder
+from kiosk.types import GateState
 
 from event_items import published
 
-recorder = EventRecorder(Path(sys.argv[1]), RecordSettings())
+recorder = EventRecorder(Path(sys.argv[1]), RecordConfig())
 states = [GateState.STOP, GateState.PASS]
 sequence = 0
 while True:

@@ -8,35 +8,45 @@ import time
 import urllib.request
 from pathlib import Path
 
-from kiosk.bench import free_port
+import tomlkit
+
+from kiosk.bench.common import free_port
 
 HERE = Path(__file__).parent
 PASSWORD = "correct horse 42"
 
 
 class KioskServer:
-    def __init__(self, workdir: Path, source: Path, extra_config: str = ""):
+    def __init__(self, workdir: Path, source: Path, settings: dict[str, dict] | None = None,
+                 host: str = "127.0.0.1"):
+        """`settings`: more config keys by section, over the ones every test server has."""
         self.workdir = workdir
         self.port = free_port()
+        self.tls_port = free_port()
         self.config = workdir / "kiosk.toml"
         self.netlog = workdir / "network.log"
-        self.config.write_text(
-            f'[runtime]\nstate_dir = "{workdir / "state"}"\n'
-            f'[web]\nhost = "127.0.0.1"\nport = {self.port}\n'
-            f'[camera]\nsource = "{source}"\n' + extra_config)
+        sections = {"runtime": {"state_dir": str(workdir / "state")},
+                    "web": {"host": host, "port": self.port, "tls_port": self.tls_port},
+                    "camera": {"source": str(source)}}
+        for section, keys in (settings or {}).items():
+            sections.setdefault(section, {}).update(keys)
+        self.config.write_text(tomlkit.dumps(sections))
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def set_password(self) -> None:
+    def set_password(self, password: str = PASSWORD) -> None:
+        """`mask-kiosk set-password` in a process of its own, as an admin on the device would."""
         subprocess.run([sys.executable, "-m", "kiosk", "--config", str(self.config), "set-password", "--stdin"],
-                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+                       input=password + "\n", text=True, check=True, capture_output=True)
 
-    def start(self, timeout: float = 60, environment: dict[str, str] | None = None) -> "KioskServer":
+    def start(self, timeout: float = 60, environment: dict[str, str] | None = None,
+              run_args: tuple[str, ...] = ()) -> "KioskServer":
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "netlog_run.py"), str(self.netlog), "--config", str(self.config), "run"],
+            [sys.executable, str(HERE / "netlog_run.py"), str(self.netlog), "--config", str(self.config), "run",
+             *run_args],
             stdout=open(self.workdir / "server.log", "ab"), stderr=subprocess.STDOUT,
             env={**os.environ, **(environment or {})})
         deadline = time.monotonic() + timeout

@@ -2,8 +2,11 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from kiosk.passwords import hash_password, verify_password
+from kiosk.web.passwords import hash_password, verify_password
+from kiosk.config.admin import AdminConfig
 from kiosk.web.auth import AdminAuth
+
+RIGHT = hash_password("right password")
 
 
 def test_password_hash_is_salted_and_verifies():
@@ -15,7 +18,7 @@ def test_password_hash_is_salted_and_verifies():
 
 
 def test_failed_logins_lock_the_client_out_and_are_logged_without_the_password(caplog):
-    auth = AdminAuth("admin", hash_password("right password"), max_failed=3, lockout_s=60)
+    auth = AdminAuth(lambda: AdminConfig(password_hash=RIGHT, max_failed_logins=3, lockout_s=60))
     with caplog.at_level(logging.INFO):
         for _ in range(3):
             assert auth.login("10.0.0.9", "admin", "guess-123") == (None, 0.0)
@@ -31,7 +34,7 @@ def test_failed_logins_lock_the_client_out_and_are_logged_without_the_password(c
 
 
 def test_parallel_guesses_are_counted_before_the_password_is_checked():
-    auth = AdminAuth("admin", hash_password("right password"), max_failed=5, lockout_s=60)
+    auth = AdminAuth(lambda: AdminConfig(password_hash=RIGHT, max_failed_logins=5, lockout_s=60))
     with ThreadPoolExecutor(40) as pool:
         results = list(pool.map(lambda _: auth.login("10.0.0.9", "admin", "guess"), range(40)))
     checked = [r for r in results if r[1] == 0.0]
@@ -40,7 +43,7 @@ def test_parallel_guesses_are_counted_before_the_password_is_checked():
 
 
 def test_an_unknown_user_costs_a_full_password_check():
-    auth = AdminAuth("admin", hash_password("right password"), max_failed=100, lockout_s=60)
+    auth = AdminAuth(lambda: AdminConfig(password_hash=RIGHT, max_failed_logins=100, lockout_s=60))
     timings = {}
     for user in ("admin", "nobody"):
         started = time.perf_counter()

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from kiosk.decision import DecisionSettings, GateDecision, GateState
-from kiosk.faces import Face
-from kiosk.tracker import TrackedFace
+from kiosk.config.decision import DecisionConfig
+from kiosk.live.decision import GateDecision
+from kiosk.types import Face, GateState, TrackedFace
 
 WIDTH, HEIGHT = 640, 480
-SETTINGS = DecisionSettings(hold_ms=800, switch_ms=250, zone=(0.0, 0.0, 1.0, 1.0), min_face_fraction=0.08)
+SETTINGS = DecisionConfig(hold_ms=800, switch_ms=250, zone=[0.0, 0.0, 1.0, 1.0], min_face_fraction=0.08)
 
 
 def tracked(label, since=0.0, box=(270, 140, 370, 260), track_id=1):
@@ -51,7 +51,7 @@ def test_a_short_flicker_does_not_change_the_state():
 
 
 def test_faces_outside_the_zone_or_too_small_are_ignored():
-    decision = GateDecision(DecisionSettings(zone=(0.5, 0.0, 1.0, 1.0), min_face_fraction=0.08))
+    decision = GateDecision(DecisionConfig(zone=[0.5, 0.0, 1.0, 1.0], min_face_fraction=0.08))
     left = tracked("no_mask", 0.0, box=(10, 140, 110, 260))        # centre x 0.09: outside the zone
     small = tracked("no_mask", 0.0, box=(400, 200, 430, 230))      # 30 px = 6 % of the height
     assert run(decision, [(0.0, [left, small]), (0.3, [left, small])]) == ["NO_FACE", "NO_FACE"]

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 
-from kiosk.samples import grace_hopper_path
+from kiosk.bench.samples import grace_hopper_path
 
 from conftest import shared_dataset
 

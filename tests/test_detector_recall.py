@@ -5,10 +5,10 @@ The floors are fixed here; the figures on all photos are in models_ir/DETECTORS.
 import pytest
 
 from conftest import shared_dataset
-from kiosk.analyzer import load_analyzer, load_live_analyzer
-from kiosk.assembly import image_limits
-from kiosk.evaluate import evaluate, read_voc
-from kiosk.mask_classifier import CLASSES
+from kiosk.vision.analyzer import load_analyzer, load_live_analyzer
+from kiosk.live.assembly import image_limits
+from kiosk.vision.evaluate import evaluate, read_voc
+from kiosk.vision.classifier import CLASSES
 
 LIVE_RECALL_FLOOR = 0.90   # every photo, as the live pipeline sees a frame (detector.input_size)
 PHOTO_RECALL_FLOOR = 0.93  # every third photo, with the photo settings (detect, eval, "check a photo")

@@ -3,18 +3,19 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from kiosk.decision import GateState
-from kiosk.samples import GRACE_HOPPER_FACE
-from kiosk.events import EventLog, EventRecorder, RecordSettings
+from kiosk.bench.samples import GRACE_HOPPER_FACE
+from kiosk.config.record import RecordConfig
+from kiosk.record.events import EventLog, EventRecorder
+from kiosk.types import GateState
 
 from event_items import JPEG, published
 from mounts import fill, tmpfs
+from waiting import wait_until
 
 HERE = Path(__file__).parent
 
@@ -39,20 +40,13 @@ def test_sigkill_while_writing_leaves_a_clean_db_with_every_committed_event(tmp_
     assert all((tmp_path / "snapshots" / name).stat().st_size > 0 for name in snapshots)
 
 
-def wait_for(condition, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_snapshot_quota_prunes_oldest_and_recording_goes_on(tmp_path):
     quota_mb = len(JPEG) * 5 / 1e6  # room for five snapshots
-    recorder = EventRecorder(tmp_path, RecordSettings(snapshot_quota_mb=quota_mb)).start()
+    recorder = EventRecorder(tmp_path, RecordConfig(snapshot_quota_mb=quota_mb)).start()
     states = [GateState.STOP, GateState.PASS]
     for sequence in range(20):
         recorder.observe(published(sequence, states[sequence % 2]))
-        wait_for(lambda: recorder.written == sequence + 1)
+        wait_until(lambda: recorder.written == sequence + 1)
     recorder.prune()
     assert recorder.snapshot_bytes() <= quota_mb * 1e6
     log = EventLog(recorder.db_path, recorder.snapshots)
@@ -61,12 +55,12 @@ def test_snapshot_quota_prunes_oldest_and_recording_goes_on(tmp_path):
     kept = [row["id"] for row in rows if row["snapshot"]]
     assert kept and min(kept) > max(row["id"] for row in rows if not row["snapshot"])
     recorder.observe(published(20, GateState.STOP))
-    wait_for(lambda: recorder.written == 21)
+    wait_until(lambda: recorder.written == 21)
     recorder.stop()
 
 
 def test_retention_drops_old_events(tmp_path):
-    recorder = EventRecorder(tmp_path, RecordSettings(retention_days=1))
+    recorder = EventRecorder(tmp_path, RecordConfig(retention_days=1))
     recorder.write(published(0, GateState.STOP, age_s=3 * 86400), None)
     recorder.write(published(1, GateState.PASS), "STOP")
     recorder.prune()
@@ -76,13 +70,13 @@ def test_retention_drops_old_events(tmp_path):
 
 
 def test_only_state_changes_are_recorded_and_exported(tmp_path):
-    recorder = EventRecorder(tmp_path, RecordSettings(blur_faces=True)).start()
+    recorder = EventRecorder(tmp_path, RecordConfig(blur_faces=True)).start()
     # the first NO_FACE is the kiosk's own starting state, not a change
     sequence = [GateState.NO_FACE, GateState.STOP, GateState.STOP, GateState.STOP, GateState.PASS, GateState.PASS,
                 GateState.NO_FACE]
     for index, state in enumerate(sequence):
         recorder.observe(published(index, state, label="no_mask" if state == GateState.STOP else "mask"))
-    wait_for(lambda: recorder.written == 3)
+    wait_until(lambda: recorder.written == 3)
     recorder.stop()
     log = EventLog(recorder.db_path, recorder.snapshots)
     rows = list(reversed(log.query(0)))
@@ -97,9 +91,9 @@ def test_only_state_changes_are_recorded_and_exported(tmp_path):
 
 
 def test_blurred_snapshots_pixelate_the_faces_and_nothing_else(tmp_path):
-    recorder = EventRecorder(tmp_path, RecordSettings(blur_faces=True)).start()
+    recorder = EventRecorder(tmp_path, RecordConfig(blur_faces=True)).start()
     recorder.observe(published(0, GateState.STOP))
-    wait_for(lambda: recorder.written == 1)
+    wait_until(lambda: recorder.written == 1)
     recorder.stop()
     row, = EventLog(recorder.db_path, recorder.snapshots).query(0)
     original = cv2.imdecode(np.frombuffer(JPEG, np.uint8), cv2.IMREAD_COLOR).astype(int)
@@ -114,31 +108,31 @@ def test_blurred_snapshots_pixelate_the_faces_and_nothing_else(tmp_path):
 
 def test_read_only_state_folder_is_a_reported_fault_not_a_crash(tmp_path):
     with tmpfs(tmp_path / "state", "size=1m,ro") as state:
-        recorder = EventRecorder(state, RecordSettings()).start()
-        wait_for(lambda: recorder.fault is not None)
+        recorder = EventRecorder(state, RecordConfig()).start()
+        wait_until(lambda: recorder.fault is not None)
         assert "Read-only" in recorder.fault or "readonly" in recorder.fault
         for sequence in range(3):
             recorder.observe(published(sequence, [GateState.STOP, GateState.PASS][sequence % 2]))
-        wait_for(lambda: recorder.dropped == 3)
+        wait_until(lambda: recorder.dropped == 3)
         assert recorder.written == 0 and recorder._thread.is_alive()
         recorder.stop()
 
 
 def test_full_disk_loses_counted_events_leaves_no_partial_files_and_recovers(tmp_path):
     with tmpfs(tmp_path / "state", "size=256k") as state:
-        recorder = EventRecorder(state, RecordSettings()).start()
+        recorder = EventRecorder(state, RecordConfig()).start()
         recorder.observe(published(0, GateState.STOP))
-        wait_for(lambda: recorder.written == 1)
+        wait_until(lambda: recorder.written == 1)
         filler = fill(state)
         for sequence in range(1, 4):
             recorder.observe(published(sequence, [GateState.STOP, GateState.PASS][sequence % 2]))
-        wait_for(lambda: recorder.dropped == 3)
+        wait_until(lambda: recorder.dropped == 3)
         assert recorder.fault is not None and ("No space" in recorder.fault or "full" in recorder.fault)
         assert not list(state.rglob("*.tmp")), "partial files left behind"
         assert len(list(state.rglob("*.jpg"))) == 1  # no picture without its row
         filler.unlink()
         recorder.observe(published(4, GateState.STOP))
-        wait_for(lambda: recorder.written == 2)
+        wait_until(lambda: recorder.written == 2)
         assert recorder.fault is None
         recorder.stop()
         rows = EventLog(recorder.db_path, recorder.snapshots).query(0)
@@ -146,9 +140,9 @@ def test_full_disk_loses_counted_events_leaves_no_partial_files_and_recovers(tmp
 
 
 def test_prune_removes_snapshots_without_a_row(tmp_path):
-    recorder = EventRecorder(tmp_path, RecordSettings()).start()
+    recorder = EventRecorder(tmp_path, RecordConfig()).start()
     recorder.observe(published(0, GateState.STOP))
-    wait_for(lambda: recorder.written == 1)
+    wait_until(lambda: recorder.written == 1)
     orphan = tmp_path / "snapshots" / "2026-01-01" / "123-9.jpg"
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(JPEG)

@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 
 from conftest import DETECTORS
-from kiosk.analyzer import load_analyzer
-from kiosk.detectors.base import ModelContractError
-from kiosk.detectors.blazeface import ANCHOR_OPTIONS, BlazeFace, ssd_anchors
-from kiosk.detectors.retinaface import RetinaFace, retinaface_anchors
-from kiosk.imageops import iou
-from kiosk.model_build import detector_xml
-from kiosk.runtime import compile_model
-from kiosk.samples import GRACE_HOPPER_FACE, grace_hopper
+from kiosk.vision.analyzer import load_analyzer
+from kiosk.vision.detectors.base import ModelContractError
+from kiosk.vision.detectors.blazeface import ANCHOR_OPTIONS, BlazeFace, ssd_anchors
+from kiosk.vision.detectors.retinaface import RetinaFace, retinaface_anchors
+from kiosk.vision.imageops import iou
+from kiosk.vision.model_build import detector_xml
+from kiosk.vision.runtime import compile_model
+from kiosk.bench.samples import GRACE_HOPPER_FACE, grace_hopper
 
 
 @pytest.mark.parametrize("variant, count", [("short", 896), ("full", 2304)])
@@ -103,7 +103,7 @@ def test_photo_close_up_is_one_face(config, margin):
 
 
 def test_a_face_part_inside_a_better_face_is_dropped():
-    from kiosk.imageops import nested
+    from kiosk.vision.imageops import nested
     boxes = np.array([[0, 0, 100, 100], [10, 10, 40, 40], [90, 90, 130, 130], [200, 0, 260, 60],
                       [205, 5, 230, 30]], np.float32)
     scores = np.array([0.99, 0.9, 0.8, 0.6, 0.95])

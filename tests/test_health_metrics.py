@@ -1,11 +1,11 @@
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from kiosk.samples import frame_with_face
-from kiosk.sim_camera import SimulatedIPCamera
+from kiosk.bench.samples import frame_with_face
+from kiosk.bench.sim_camera import SimulatedIPCamera
+from waiting import wait_until
 
 
 
@@ -19,13 +19,6 @@ def running(config, tmp_path):
     yield camera, service, client
     service.stop()
     camera.unplug()
-
-
-def wait_until(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_metrics_parse_and_healthz_follows_the_source(running):

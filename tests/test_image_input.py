@@ -5,8 +5,8 @@ import cv2
 import pytest
 
 from bombs import BOMBS, png_bomb
-from kiosk.image_input import ImageLimits, UnreadableImage, decode_checked, header_size
-from kiosk.samples import grace_hopper, grace_hopper_path
+from kiosk.vision.image_input import ImageLimits, UnreadableImage, decode_checked, header_size
+from kiosk.bench.samples import grace_hopper, grace_hopper_path
 
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)
 

@@ -1,6 +1,6 @@
 import json
 
-from kiosk.model_build import DETECTOR_MODELS, MANIFEST_NAME, build_detector_models, sha256_of
+from kiosk.vision.model_build import DETECTOR_MODELS, MANIFEST_NAME, build_detector_models, sha256_of
 
 
 def test_manifest_records_source_and_files(config):

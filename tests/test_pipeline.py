@@ -3,25 +3,25 @@ import time
 
 import pytest
 
-from kiosk.assembly import build_pipeline
-from kiosk.camera import CameraSettings, CameraSource
-from kiosk.pipeline import DISCONNECTED, MAX_FRAMES_BEHIND, SHOW_STALE_AFTER_S
-from kiosk.samples import frame_with_face, grace_hopper
-from kiosk.sim_camera import SimulatedIPCamera
+from kiosk.live.assembly import build_pipeline
+from kiosk.config.camera import CameraConfig
+from kiosk.live.camera import CameraSource
+from kiosk.live.pipeline import DISCONNECTED, MAX_FRAMES_BEHIND, SHOW_STALE_AFTER_S
+from kiosk.bench.samples import frame_with_face, grace_hopper
+from kiosk.bench.sim_camera import SimulatedIPCamera
 
 from videos import WIDTH, HEIGHT, walking_face, write_video
+from waiting import wait_until
 
 
 def run_video(config, path, seconds):
-    """Runs the pipeline over the file once; returns every published item in publish order."""
+    """Runs the pipeline over the file once (to its end, at most `seconds` more than its length); returns every
+    published item in publish order."""
     pipeline = build_pipeline(config.replaced(camera={"loop": False}), str(path))
     published = []
-    original = pipeline.broadcast.publish
-    pipeline.broadcast.publish = lambda item: (published.append(item), original(item))
+    pipeline.broadcast.subscribe(published.append)
     pipeline.start()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: pipeline.source.ended, seconds + 10, "the end of the video")
     pipeline.stop()
     return pipeline, published
 
@@ -77,47 +77,38 @@ def test_unplugged_camera_is_reported_and_recovers(config):
     threads_before = set(threading.enumerate())
     pipeline = build_pipeline(config, camera.url).start()
     try:
-        wait_for(lambda: pipeline.state != DISCONNECTED and pipeline.broadcast.latest() is not None, 10)
+        wait_until(lambda: pipeline.state != DISCONNECTED and pipeline.broadcast.latest() is not None, 10)
         camera.unplug()
         unplugged = time.monotonic()
-        wait_for(lambda: pipeline.state == DISCONNECTED, 5)
+        wait_until(lambda: pipeline.state == DISCONNECTED, 5)
         assert time.monotonic() - unplugged < 2.0
         camera.plug()
         published_before = pipeline.broadcast.latest().sequence
-        wait_for(lambda: pipeline.state != DISCONNECTED, 10)
-        wait_for(lambda: pipeline.broadcast.latest().sequence > published_before, 5)
+        wait_until(lambda: pipeline.state != DISCONNECTED, 10)
+        wait_until(lambda: pipeline.broadcast.latest().sequence > published_before, 5)
         assert pipeline.source.reconnects >= 1
     finally:
         pipeline.stop()
         camera.unplug()
-    time.sleep(0.2)
-    leaked = [t for t in set(threading.enumerate()) - threads_before if t.name.startswith(("camera", "pipeline"))]
-    assert not leaked
+    wait_until(lambda: not [t for t in set(threading.enumerate()) - threads_before
+                            if t.name.startswith(("camera", "pipeline"))], 5, "the pipeline's threads ending")
 
 
 def test_camera_retries_a_missing_device_with_backoff():
-    source = CameraSource(CameraSettings("/nonexistent/video.mp4")).start()
-    time.sleep(1.0)
+    source = CameraSource(CameraConfig(source="/nonexistent/video.mp4")).start()
+    wait_until(lambda: source.last_error, 5, "the first failed open")
     assert not source.connected and "no such video file" in source.last_error
     source.stop()
     assert not source.alive
-
-
-def wait_for(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def test_a_video_file_without_loop_ends_and_says_so(config, tmp_path):
     path = write_video(tmp_path / "short.avi", walking_face(grace_hopper(), 5, 10), 30)
     pipeline = build_pipeline(config.replaced(camera={"loop": False}), str(path)).start()
     try:
-        wait_for(lambda: pipeline.source.ended, 10)
+        wait_until(lambda: pipeline.source.ended, 10)
         assert pipeline.source.frames_read == 15  # played once, not again
-        wait_for(lambda: pipeline.state == DISCONNECTED, 5)
+        wait_until(lambda: pipeline.state == DISCONNECTED, 5)
         healthy, reason = pipeline.health()
         assert not healthy and "video file ended" in reason
         assert pipeline.worth_keeping()  # systemd's watchdog must not restart it to replay the file

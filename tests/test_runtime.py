@@ -2,8 +2,8 @@ import logging
 
 import pytest
 
-from kiosk.runtime import compile_model, core, resolve_device
-from kiosk.model_build import detector_xml
+from kiosk.vision.runtime import compile_model, core, resolve_device
+from kiosk.vision.model_build import detector_xml
 
 
 

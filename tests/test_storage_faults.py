@@ -7,6 +7,7 @@ import pytest
 
 from kiosk_server import KioskServer
 from mounts import fill, tmpfs
+from waiting import wait_until
 
 
 def health(server: KioskServer) -> dict:
@@ -18,14 +19,10 @@ def health(server: KioskServer) -> dict:
 
 
 def wait_healthy_with_recording_fault(server: KioskServer) -> dict:
-    import time
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def faulted() -> dict | None:
         body = health(server)
-        if body["healthy"] and body["recording"].startswith("failed"):
-            return body
-        time.sleep(0.1)
-    pytest.fail(f"not healthy with a recording fault: {body}")
+        return body if body["healthy"] and body["recording"].startswith("failed") else None
+    return wait_until(faulted, 30, "healthy, with the recording fault named")
 
 
 @pytest.mark.parametrize("kind", ["read-only", "full"])

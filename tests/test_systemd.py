@@ -9,8 +9,8 @@ import time
 import pytest
 
 from kiosk.config import PROJECT_ROOT
-from kiosk.samples import frame_with_face
-from kiosk.sim_camera import SimulatedIPCamera
+from kiosk.bench.samples import frame_with_face
+from kiosk.bench.sim_camera import SimulatedIPCamera
 from kiosk.systemd_notify import NotifyListener, Watchdog, notify
 
 from kiosk_server import KioskServer
@@ -65,7 +65,7 @@ def test_ready_after_first_frame_then_periodic_watchdog(tmp_path, videos):
 
 
 def test_watchdog_pings_stop_when_the_pipeline_freezes(tmp_path, config, monkeypatch):
-    from kiosk.assembly import build_pipeline
+    from kiosk.live.assembly import build_pipeline
     systemd = NotifyListener(tmp_path / "notify.sock")
     monkeypatch.setenv("NOTIFY_SOCKET", systemd.path)
     camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()

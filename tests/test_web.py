@@ -11,9 +11,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from kiosk.bench_ui import CHROMIUM_FLAGS
+from kiosk.bench.ui import CHROMIUM_FLAGS
 from kiosk.config import PROJECT_ROOT
-from kiosk.samples import grace_hopper_path
+from kiosk.bench.samples import grace_hopper_path
 
 from bombs import BOMBS, png_bomb
 from kiosk_server import PASSWORD, KioskServer
@@ -192,6 +192,63 @@ def test_settings_change_applies_live_and_persists_across_restart(browser, page,
     page.wait_for_selector("text=mask-kiosk admin")
     page.get_by_role("tab", name="Settings").click()
     assert page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").input_value() == str(videos["masked"])
+
+
+def open_settings(page, server, password: str = PASSWORD) -> None:
+    log_in(page, server, password)
+    page.wait_for_selector("text=mask-kiosk admin")
+    page.get_by_role("tab", name="Settings").click()
+
+
+def save_and_wait(page) -> str:
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_function("() => /Saved|No changes|Not saved/.test(document.body.innerText)")
+    return page.locator("text=/Saved|No changes|Not saved/").first.inner_text()
+
+
+def test_a_password_set_on_the_device_works_at_once_and_an_admin_save_keeps_it(browser, page, server):
+    new_password = "set on the device 9"
+    server.set_password(new_password)  # another process, while the kiosk runs
+    try:
+        open_settings(page, server, new_password)
+        page.get_by_label("mask seen before PASS (ms)").fill("700")
+        assert "Saved: decision.hold_ms" in save_and_wait(page)
+        page.reload()  # the form shows what is saved now, not what it held when the page was built
+        page.get_by_role("tab", name="Settings").click()
+        assert page.get_by_label("mask seen before PASS (ms)").input_value() == "700"
+        other = browser.new_context().new_page()
+        log_in(other, server, new_password)  # the admin save did not undo the new password
+        other.wait_for_selector("text=mask-kiosk admin")
+        log_in(other, server, PASSWORD)
+        assert "Wrong user or password" in other.content()
+        other.context.close()
+    finally:
+        server.set_password(PASSWORD)
+
+
+def test_a_source_override_survives_a_save_of_another_camera_field(browser, tmp_path, videos):
+    kiosk = KioskServer(tmp_path, tmp_path / "no-such-camera.avi")
+    kiosk.set_password()
+    kiosk.start(run_args=("--source", str(videos["bare"])))
+    try:
+        page = browser.new_context().new_page()
+        open_settings(page, kiosk)
+        page.wait_for_selector("text=started with --source")
+        camera = page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)")
+        assert camera.input_value() == str(videos["bare"])
+        page.get_by_label("fps").fill("15")
+        assert save_and_wait(page) == "Saved: camera.fps."
+        kiosk_page = page.context.new_page()
+        kiosk_page.goto(kiosk.url + "/")
+        wait_for_banner(kiosk_page, "STOP", "Please wear your mask")  # still the override's video
+        saved = (tmp_path / "state" / "settings.toml").read_text()
+        assert "fps = 15" in saved and "source" not in saved
+        page.reload()
+        page.get_by_role("tab", name="Settings").click()
+        assert page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").input_value() == str(videos["bare"])
+        page.context.close()
+    finally:
+        kiosk.stop()
 
 
 def test_events_tab_shows_the_record_and_exports_csv(page, server):

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.samples import frame_with_face
+from kiosk.bench.samples import frame_with_face
 
 WIDTH, HEIGHT = 640, 480
 

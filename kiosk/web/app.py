@@ -25,6 +25,10 @@ from kiosk.web.prometheus import registry_for  # noqa: E402
 from kiosk.web.service import KioskService  # noqa: E402
 
 LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
+# Gradio's upload route of the kiosk app (mounted at /): that page has nothing to upload, so nobody may
+KIOSK_UPLOAD = "/gradio_api/upload"
+# over plain HTTP only for this device; the LAN gets them over HTTPS
+ADMIN_PATHS = ("/admin", "/login", "/logout")
 # reachable from the LAN without login: the login itself, and health/metrics for monitoring
 OPEN_PATHS = ("/login", "/logout", "/favicon.ico", "/healthz", "/metrics")
 
@@ -45,9 +49,8 @@ def client_of(request: Request | WebSocket) -> str:
 
 def create_app(service: KioskService) -> FastAPI:
     config = service.config
-    auth = AdminAuth(config["admin"]["user"], config["admin"]["password_hash"],
-                     config["admin"]["max_failed_logins"], config["admin"]["lockout_s"])
-    kiosk_remote = config["web"]["kiosk_remote"]
+    auth = AdminAuth(lambda: service.current().admin)
+    kiosk_remote = config.web.kiosk_remote
     app = FastAPI(title="mask-kiosk", docs_url=None, redoc_url=None, openapi_url=None)
 
     def admin_user(request: Request) -> str | None:
@@ -56,6 +59,14 @@ def create_app(service: KioskService) -> FastAPI:
     @app.middleware("http")
     async def access_control(request: Request, call_next):
         path = request.url.path
+        if path == KIOSK_UPLOAD:
+            return JSONResponse({"detail": "the kiosk screen accepts no uploads"}, status_code=403)
+        if path.startswith(ADMIN_PATHS) and request.url.scheme != "https" and client_of(request) not in LOCAL_CLIENTS:
+            # the password and the session cookie never cross the LAN in clear
+            if config.web.tls_port and service.https_problem is None:
+                return RedirectResponse(f"https://{request.url.hostname}:{config.web.tls_port}{path}", 307)
+            why = service.https_problem or "web.tls_port = 0"
+            return JSONResponse({"detail": f"the admin page is served to this device only ({why})"}, status_code=403)
         if path.startswith("/admin"):
             if admin_user(request) is None:
                 if request.method == "GET" and path in ("/admin", "/admin/"):
@@ -67,7 +78,7 @@ def create_app(service: KioskService) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form() -> str:
-        return LOGIN_PAGE.format(message="" if auth.password_hash else
+        return LOGIN_PAGE.format(message="" if service.current().admin.password_hash else
                                  "No admin password is set: run mask-kiosk set-password on the device.")
 
     @app.post("/login")
@@ -79,7 +90,8 @@ def create_app(service: KioskService) -> FastAPI:
         if token is None:
             return HTMLResponse(LOGIN_PAGE.format(message=html.escape("Wrong user or password.")), status_code=401)
         response = RedirectResponse("/admin/", status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
         return response
 
     @app.get("/logout")
@@ -127,7 +139,8 @@ def create_app(service: KioskService) -> FastAPI:
     # own routes first: a mount at "/" answers every path below it
     snapshots = [str(service.events.snapshots)] if service.events is not None else None
     app = gr.mount_gradio_app(app, admin_page(service), path="/admin", auth_dependency=admin_user, theme=THEME,
-                              css=LIVE_CSS, footer_links=[], max_file_size="20mb", run_history=False, pwa=False,
+                              css=LIVE_CSS, footer_links=[], max_file_size=int(config.photo.max_file_mb * 1e6),
+                              run_history=False, pwa=False,
                               allowed_paths=snapshots)
     app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=THEME, css=KIOSK_CSS, footer_links=[],
                               run_history=False, pwa=False)

@@ -12,8 +12,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
-from kiosk.passwords import verify_password
+from kiosk.config.admin import AdminConfig
+
+from kiosk.web.passwords import verify_password
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +28,18 @@ _scrypt_slots = threading.BoundedSemaphore(SCRYPT_AT_ONCE)
 
 @dataclass
 class AdminAuth:
-    user: str
-    password_hash: str
-    max_failed: int
-    lockout_s: float
+    """`settings` gives the admin section as saved now, so a password set meanwhile works at once."""
+    settings: Callable[[], AdminConfig]
     _sessions: dict[str, tuple[str, float]] = field(default_factory=dict)
     _failures: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _wait_locked(self, client: str, now: float) -> float:
         """Seconds until this client may try again (0: may try now); call with the lock held."""
-        recent = [t for t in self._failures.get(client, []) if now - t < self.lockout_s]
+        settings = self.settings()
+        recent = [t for t in self._failures.get(client, []) if now - t < settings.lockout_s]
         self._failures[client] = recent
-        return 0.0 if len(recent) < self.max_failed else self.lockout_s - (now - recent[0])
+        return 0.0 if len(recent) < settings.max_failed_logins else settings.lockout_s - (now - recent[0])
 
     def locked_out(self, client: str) -> float:
         """Seconds until this client may try again (0: may try now)."""
@@ -53,9 +55,10 @@ class AdminAuth:
             if wait:
                 return None, wait
             self._failures.setdefault(client, []).append(now)  # counted now; taken back if it succeeds
+        settings = self.settings()
         with _scrypt_slots:
-            password_ok = verify_password(password, self.password_hash)
-        if not (hmac.compare_digest(user.encode(), self.user.encode()) and password_ok):
+            password_ok = verify_password(password, settings.password_hash)
+        if not (hmac.compare_digest(user.encode(), settings.user.encode()) and password_ok):
             log.warning("failed admin login for user %r from %s", user, client)
             return None, 0.0
         token = secrets.token_urlsafe(32)

@@ -4,12 +4,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import gradio as gr
+from pydantic.fields import FieldInfo
 
-from kiosk.config import ConfigError
-from kiosk.image_input import UnreadableImage
-from kiosk.web.service import KioskService
+from kiosk.config import Config, ConfigError
+from kiosk.vision.image_input import UnreadableImage
+from kiosk.web.service import EDITABLE, FORM, NEEDS_RESTART, KioskService
 
 WEB_DIR = Path(__file__).parent
 LIVE_JS = (WEB_DIR / "live.js").read_text(encoding="utf-8")
@@ -38,7 +40,8 @@ def kiosk_page() -> gr.Blocks:
 
 
 def admin_page(service: KioskService) -> gr.Blocks:
-    with gr.Blocks(title="mask-kiosk admin", analytics_enabled=False) as page:
+    # uploads and copies of served snapshots leave Gradio's temp folder after an hour
+    with gr.Blocks(title="mask-kiosk admin", analytics_enabled=False, delete_cache=(600, 3600)) as page:
         gr.Markdown("## mask-kiosk admin  ·  [log out](/logout)")
         with gr.Tab("Live"):
             with gr.Row():
@@ -50,62 +53,89 @@ def admin_page(service: KioskService) -> gr.Blocks:
         with gr.Tab("Device and models"):
             gr.Markdown("\n".join(f"- {line}" for line in service.setup_lines))
         with gr.Tab("Settings"):
-            settings_form(service)
+            settings_form(service, page)
         with gr.Tab("Check a photo"):
             photo_tab(service)
         if service.events is not None:
             with gr.Tab("Events"):
                 events_tab(service, page)
-    page.queue(default_concurrency_limit=service.config["web"]["photo_workers"],
-               max_size=service.config["web"]["photo_queue"])
+    page.queue(default_concurrency_limit=service.config.web.photo_workers,
+               max_size=service.config.web.photo_queue)
     return page
 
 
-INTEGER_SETTINGS = {"camera.width", "camera.height", "display.max_width", "display.max_height", "display.jpeg_quality"}
+LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
 
 
-def settings_form(service: KioskService) -> None:
-    current = service.settings()
+def field_info(section: str, key: str) -> FieldInfo:
+    return Config.model_fields[section].annotation.model_fields[key]
+
+
+def field_label(section: str, key: str) -> str:
+    """The field's title from the schema (the admin reads labels, not keys)."""
+    return field_info(section, key).title + (" (applies after a restart)" if (section, key) in NEEDS_RESTART else "")
+
+
+def settings_component(section: str, key: str) -> gr.components.Component:
+    """An input for one config field, built from its schema: label, help, bounds, choices."""
+    info = field_info(section, key)
+    label, help_text = field_label(section, key), info.description
+    bound = {name: getattr(m, name) for m in info.metadata for name in ("ge", "le") if hasattr(m, name)}
+    if get_origin(info.annotation) is Literal:
+        choices = [(LANGUAGE_NAMES.get(c, c), c) for c in get_args(info.annotation)]
+        return gr.Dropdown(choices, label=label, info=help_text)
+    if info.annotation is bool:
+        return gr.Checkbox(label=label, info=help_text)
+    if info.annotation in (int, float):
+        return gr.Number(label=label, info=help_text, minimum=bound.get("ge"), maximum=bound.get("le"),
+                         precision=0 if info.annotation is int else None)
+    return gr.Textbox(label=label, info=help_text)
+
+
+def readable(error: ConfigError) -> str:
+    """'section.key: reason' with the field's label in place of the key."""
+    dotted, _, reason = str(error).partition(": ")
+    section, _, key = dotted.partition(".")
+    if (section, key) in EDITABLE:
+        return f"{field_label(section, key)}: {reason}"
+    return str(error)
+
+
+def settings_form(service: KioskService, page: gr.Blocks) -> None:
     fields: dict[str, gr.components.Component] = {}
+    override = gr.Markdown()
     with gr.Row():
-        with gr.Column():
-            gr.Markdown("**Decision**")
-            fields["detector.min_score"] = gr.Slider(0.05, 0.99, current["detector.min_score"], step=0.01,
-                                                     label="face detection threshold")
-            fields["decision.hold_ms"] = gr.Number(current["decision.hold_ms"], label="mask seen before PASS (ms)")
-            fields["decision.switch_ms"] = gr.Number(current["decision.switch_ms"], label="state must hold (ms)")
-            fields["decision.min_face_fraction"] = gr.Number(current["decision.min_face_fraction"],
-                                                             label="smallest face (share of frame height)")
-        with gr.Column():
-            gr.Markdown("**Camera and device**")
-            fields["camera.source"] = gr.Textbox(current["camera.source"], label="camera (index, /dev/v4l/by-id/…, file, URL)")
-            fields["camera.width"] = gr.Number(current["camera.width"], label="width", precision=0)
-            fields["camera.height"] = gr.Number(current["camera.height"], label="height", precision=0)
-            fields["camera.fps"] = gr.Number(current["camera.fps"], label="fps")
-            fields["runtime.device"] = gr.Dropdown(["AUTO", "CPU", "GPU"], value=current["runtime.device"],
-                                                   label="inference device (applies after restart)")
-        with gr.Column():
-            gr.Markdown("**Screen**")
-            fields["display.max_width"] = gr.Number(current["display.max_width"], label="display width", precision=0)
-            fields["display.max_height"] = gr.Number(current["display.max_height"], label="display height", precision=0)
-            fields["display.jpeg_quality"] = gr.Number(current["display.jpeg_quality"], label="JPEG quality", precision=0)
-            fields["display.language"] = gr.Dropdown([("English", "en"), ("简体中文", "zh")],
-                                                     value=current["display.language"], label="language")
+        for heading, pairs in FORM.items():
+            with gr.Column():
+                gr.Markdown(f"**{heading}**")
+                for section, key in pairs:
+                    fields[f"{section}.{key}"] = settings_component(section, key)
     save = gr.Button("Save settings", variant="primary")
     result = gr.Markdown()
     names = list(fields)
 
+    def current_values():
+        """Each time the page opens: the values as saved now, not as they were when the page was built."""
+        values = service.settings()
+        note = (f"The camera is `{service.source_override}` (started with `--source`) until you change the "
+                "camera source here." if service.source_override else "")
+        problem = service.current().settings_problem
+        if problem:
+            note += f"\n\n**Saved settings were set aside:** {problem}"
+        return [note, *(values[name] for name in names)]
+
     def save_settings(*values):
         changes = {}
         for name, value in zip(names, values):
-            if name in INTEGER_SETTINGS and isinstance(value, float) and value.is_integer():
+            if isinstance(value, float) and value.is_integer() and field_info(*name.split(".")).annotation is int:
                 value = int(value)
             changes[name] = value
         try:
             return service.apply_settings(changes)
         except ConfigError as error:
-            return f"Not saved: {error}"
+            return f"Not saved: {readable(error)}"
 
+    page.load(current_values, outputs=[override, *fields.values()], api_visibility="private")
     save.click(save_settings, list(fields.values()), result, api_name="save_settings")
 
 
@@ -128,7 +158,9 @@ def photo_tab(service: KioskService) -> None:
         started = time.perf_counter()
         yield f"Reading {name}…", gr.skip(), gr.skip(), gr.skip()
         try:
-            image = service.photos.decode(Path(path).read_bytes())
+            data = Path(path).read_bytes()
+            Path(path).unlink(missing_ok=True)  # the upload is not kept
+            image = service.photos.decode(data)
         except (UnreadableImage, OSError) as error:
             yield f"**Error:** {name}: {error}", None, None, None
             return

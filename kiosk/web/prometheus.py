@@ -6,9 +6,9 @@ import sqlite3
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from kiosk.decision import GateState
-from kiosk.pipeline import DISCONNECTED
+from kiosk.live.pipeline import DISCONNECTED
 from kiosk.web.service import KioskService
+from kiosk.types import GateState
 
 
 class KioskCollector:

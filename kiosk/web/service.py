@@ -4,44 +4,53 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-from kiosk.analyzer import build_analyzer, describe_setup
-from kiosk.assembly import build_pipeline, camera_settings, decision_settings, display_settings, image_limits
-from kiosk.camera import CameraSource
-from kiosk.config import Config, ConfigError, save_settings
-from kiosk.events import EventLog, EventRecorder, RecordSettings
-from kiosk.photo_check import PhotoChecker
-from kiosk.pipeline import LivePipeline
+from kiosk.vision.analyzer import build_analyzer, describe_setup
+from kiosk.live.assembly import build_pipeline, camera_settings, image_limits
+from kiosk.config import Config, ConfigError, load_config, save_settings
+from kiosk.record.events import EventLog, EventRecorder
+from kiosk.web.photo_check import PhotoChecker
+from kiosk.live.pipeline import LivePipeline
 
 log = logging.getLogger(__name__)
 
-# the settings form: (section, key) pairs the admin may change
-EDITABLE = (
-    ("detector", "min_score"), ("decision", "hold_ms"), ("decision", "switch_ms"),
-    ("decision", "min_face_fraction"), ("camera", "source"), ("camera", "width"), ("camera", "height"),
-    ("camera", "fps"), ("runtime", "device"), ("display", "max_width"), ("display", "max_height"),
-    ("display", "jpeg_quality"), ("display", "language"),
-)
+# the settings form, column by column: the (section, key) pairs the admin may change
+FORM = {
+    "Decision": (("detector", "min_score"), ("decision", "hold_ms"), ("decision", "switch_ms"),
+                 ("decision", "min_face_fraction")),
+    "Camera and device": (("camera", "source"), ("camera", "width"), ("camera", "height"), ("camera", "fps"),
+                          ("runtime", "device")),
+    "Screen": (("display", "max_width"), ("display", "max_height"), ("display", "jpeg_quality"),
+               ("display", "language")),
+}
+EDITABLE = tuple(pair for pairs in FORM.values() for pair in pairs)
 NEEDS_RESTART = {("runtime", "device")}
 
 
+def _stamp(*paths: Path) -> tuple[float | None, ...]:
+    return tuple(path.stat().st_mtime_ns if path.exists() else None for path in paths)
+
+
 class KioskService:
-    def __init__(self, config: Config, pipeline: LivePipeline):
+    def __init__(self, config: Config, pipeline: LivePipeline, source_override: str | None = None):
         self.config = config
         self.pipeline = pipeline
+        # `run --source`: in force until the admin changes the camera source itself
+        self.source_override = source_override
+        self.https_problem: str | None = None  # why the admin page has no HTTPS port, when it has none
+        self._files_stamp = _stamp(config.path, config.settings_path()) if config.path else None
         self.photos = PhotoChecker(
             build_analyzer(config, pipeline.classifier),
-            (config["display"]["max_width"], config["display"]["max_height"]), config["web"]["photo_cache"],
+            (config.display.max_width, config.display.max_height), config.web.photo_cache,
             image_limits(config))
         self.setup_lines = list(describe_setup(config, pipeline.detector, pipeline.classifier))
         self._settings_lock = threading.Lock()
         self.models_load_s = 0.0  # compile (or cache load) of both models and camera start
-        record = config["record"]
         self.recorder: EventRecorder | None = None
-        if record["enabled"]:
-            self.recorder = EventRecorder(config.state_dir(), RecordSettings(
-                record["retention_days"], record["snapshot_quota_mb"], record["blur_faces"])).start()
+        if config.record.enabled:
+            self.recorder = EventRecorder(config.state_dir(), config.record).start()
             pipeline.broadcast.subscribe(self.recorder.observe)
             self.events: EventLog | None = EventLog(self.recorder.db_path, self.recorder.snapshots)
         else:
@@ -51,7 +60,7 @@ class KioskService:
     def start(cls, config: Config, source: str | None = None) -> "KioskService":
         started = time.perf_counter()
         pipeline = build_pipeline(config, source)
-        service = cls(config, pipeline.start())
+        service = cls(config, pipeline.start(), source)
         service.models_load_s = time.perf_counter() - started
         return service
 
@@ -68,26 +77,48 @@ class KioskService:
 
     @property
     def language(self) -> str:
-        return self.config["display"]["language"]
+        return self.config.display.language
+
+    def current(self) -> Config:
+        """The config as saved now: re-read when the config file or settings.toml changed on disk (another
+        process, such as `mask-kiosk set-password`, may have written it); what can apply live does."""
+        with self._settings_lock:
+            if self.config.path is None:
+                return self.config
+            stamp = _stamp(self.config.path, self.config.settings_path())
+            if stamp != self._files_stamp:
+                self.config = load_config(self.config.path)
+                self._files_stamp = _stamp(self.config.path, self.config.settings_path())
+                self._apply_live(self.config)
+            return self.config
 
     def settings(self) -> dict[str, Any]:
-        return {f"{section}.{key}": self.config[section][key] for section, key in EDITABLE}
+        """The form's values as saved now; the camera source shows a --source override while it is in force."""
+        config = self.current()
+        values = {f"{section}.{key}": getattr(getattr(config, section), key) for section, key in EDITABLE}
+        if self.source_override is not None:
+            values["camera.source"] = self.source_override
+        return values
 
     def apply_settings(self, changes: dict[str, Any]) -> str:
-        """Validate, save atomically, and apply what can change while running; raises ConfigError."""
+        """Saves the values that differ from what is saved now (re-read under the lock, so nothing written
+        meanwhile is undone), and queues what can change while running to the pipeline; raises ConfigError."""
+        shown = self.settings()
         grouped: dict[str, dict[str, Any]] = {}
         for dotted, value in changes.items():
             section, key = dotted.split(".", 1)
             if (section, key) not in EDITABLE:
                 raise ConfigError(f"{dotted}: not editable from the admin page")
-            if self.config[section][key] != value:
+            if shown[dotted] != value:
                 grouped.setdefault(section, {})[key] = value
         if not grouped:
             return "No changes."
         with self._settings_lock:
-            old = self.config
-            self.config = save_settings(old, grouped)
-            self._apply_live(old, self.config)
+            self.config = save_settings(self.config, grouped)
+            self._files_stamp = _stamp(self.config.path, self.config.settings_path())
+            if "source" in grouped.get("camera", {}):
+                self.source_override = None  # the admin chose a camera: the override gives way
+            self._apply_live(self.config)
         changed = sorted(f"{s}.{k}" for s, keys in grouped.items() for k in keys)
         later = [name for name in changed if tuple(name.split(".")) in NEEDS_RESTART]
         log.info("settings saved: %s", ", ".join(changed))
@@ -96,11 +127,10 @@ class KioskService:
             message += f" {', '.join(later)} applies after a restart."
         return message
 
-    def _apply_live(self, old: Config, new: Config) -> None:
-        pipeline = self.pipeline
-        pipeline.detector.min_score = new["detector"]["min_score"]
-        pipeline.decision.settings = decision_settings(new)
-        pipeline.display = display_settings(new)
-        self.photos.display_size = (new["display"]["max_width"], new["display"]["max_height"])
-        if camera_settings(old) != camera_settings(new):
-            pipeline.replace_source(CameraSource(camera_settings(new)))
+    def _apply_live(self, new: Config) -> None:
+        """Hands the pipeline what changed; it applies it between frames on its own thread."""
+        camera = camera_settings(new, self.source_override)
+        self.pipeline.request_settings(min_score=new.detector.min_score, decision=new.decision,
+                                       display=new.display,
+                                       camera=camera if camera != self.pipeline.source.settings else None)
+        self.photos.display_size = (new.display.max_width, new.display.max_height)

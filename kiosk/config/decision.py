@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from kiosk.config.base import Section
+
+
+class DecisionConfig(Section):
+    """The gate decision: PASS, STOP, CHECKING or NO_FACE."""
+
+    hold_ms: float = Field(800.0, ge=0, le=10000, title="mask seen before PASS (ms)",
+                           description="a mask must be seen this long before PASS")
+    switch_ms: float = Field(250.0, ge=0, le=5000, title="state must hold (ms)",
+                             description="a new state must hold this long before it shows")
+    zone: list[float] = Field([0.0, 0.0, 1.0, 1.0], title="entry zone [x1, y1, x2, y2]",
+                              description="entry zone as fractions of the frame; faces outside it are ignored")
+    min_face_fraction: float = Field(0.08, ge=0.0, le=1.0, title="smallest face (share of frame height)",
+                                     description="faces smaller than this share of the frame height are ignored")
+
+    @field_validator("zone")
+    @classmethod
+    def _zone_box(cls, value: list[float]) -> list[float]:
+        if len(value) != 4 or not (0 <= value[0] < value[2] <= 1 and 0 <= value[1] < value[3] <= 1):
+            raise ValueError("must be [x1, y1, x2, y2] fractions of the frame with x1 < x2 and y1 < y2")
+        return value

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from kiosk.config.base import Section
+
+
+class RuntimeConfig(Section):
+    """Inference device and the kiosk's folders."""
+
+    device: Literal["AUTO", "CPU", "GPU"] = Field(
+        "AUTO", title="inference device", description="AUTO, CPU or GPU; a missing device falls back to CPU")
+    performance_hint: Literal["LATENCY", "THROUGHPUT"] = Field(
+        "LATENCY", title="performance hint", description="OpenVINO performance hint for every model")
+    cache_dir: str = Field(
+        "", title="cache folder", description="empty: $CACHE_DIRECTORY (systemd) or ~/.cache/mask-kiosk: "
+                                              "compiled models")
+    state_dir: str = Field(
+        "", title="state folder", description="empty: $STATE_DIRECTORY (systemd) or ~/.local/state/mask-kiosk: "
+                                              "settings.toml, events, snapshots")
+    models_dir: str = Field("", title="models folder", description="empty: models_ir/ beside the package")

@@ -1,0 +1,277 @@
+"""Live pipeline: camera frames -> detector (OpenVINO async) -> classifier -> tracker -> decision -> JPEG.
+
+Three kinds of thread, each with one job. The submit thread takes the newest
+frame when one of `jobs` slots is free (so nothing queues without bound),
+applies settings queued by the admin page between frames, and starts the
+detector's async request. OpenVINO's callbacks only store the outputs. One
+publisher thread takes the frames in the order they were submitted and does
+the rest: faces, mask labels, tracking, decision, drawing, JPEG, and handing
+the result to viewers and the recorder. Every result feeds the tracker and the
+decision; one already more than MAX_FRAMES_BEHIND camera frames old when ready
+is not shown (unless nothing has been shown for a while), so viewers always see
+a fresh picture.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import openvino as ov
+
+from kiosk.config.camera import CameraConfig
+from kiosk.config.decision import DecisionConfig
+from kiosk.config.display import DisplayConfig
+from kiosk.live.camera import CameraSource
+from kiosk.live.decision import GateDecision
+from kiosk.vision.detectors.base import FaceDetector
+from kiosk.types import Face, Frame, Published
+from kiosk.vision.imageops import Letterbox
+from kiosk.live.metrics import PipelineMetrics
+from kiosk.vision.classifier import MaskClassifier
+from kiosk.live.render import annotate_tracked, encode_jpeg
+from kiosk.live.tracker import FaceTracker
+
+log = logging.getLogger(__name__)
+
+DISCONNECTED = "DISCONNECTED"
+MAX_FRAMES_BEHIND = 2
+SHOW_STALE_AFTER_S = 0.25  # an overloaded box still shows something, late, rather than freeze
+STALL_S = 2.0            # no frame published for this long while the camera delivers: stalled
+HUNG_CAMERA_S = 15.0     # the capture thread neither read nor retried for this long: hung
+
+
+@dataclass
+class _Job:
+    sequence: int
+    frame: Frame
+    transform: Letterbox
+    submitted: float
+    outputs: tuple[np.ndarray, ...] = ()      # the detector's, copied by its callback
+    detected: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Broadcast:
+    """The newest published frame, handed to any number of viewers without re-encoding."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._latest: Published | None = None
+        self._subscribers: list[Callable[[Published], None]] = []
+
+    def subscribe(self, callback: Callable[[Published], None]) -> None:
+        """callback(item) runs on the publishing thread: it must only hand the news on."""
+        with self._condition:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[Published], None]) -> None:
+        with self._condition:
+            self._subscribers.remove(callback)
+
+    def publish(self, item: Published) -> None:
+        with self._condition:
+            self._latest = item
+            self._condition.notify_all()
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            callback(item)
+
+    def latest(self) -> Published | None:
+        return self._latest
+
+    def wait_newer(self, than_sequence: int, timeout: float) -> Published | None:
+        with self._condition:
+            self._condition.wait_for(lambda: self._latest is not None and self._latest.sequence > than_sequence, timeout)
+            latest = self._latest
+            return latest if latest is not None and latest.sequence > than_sequence else None
+
+
+class LivePipeline:
+    def __init__(self, source: CameraSource, detector: FaceDetector, classifier: MaskClassifier,
+                 decision: GateDecision, tracker: FaceTracker, display: DisplayConfig, jobs: int = 2):
+        self.source = source
+        self.detector = detector
+        self.classifier = classifier
+        self.decision = decision
+        self.tracker = tracker
+        self.display = display
+        self.jobs = jobs
+        self.broadcast = Broadcast()
+        self.metrics = PipelineMetrics()
+        self._detect_queue = ov.AsyncInferQueue(detector.compiled, jobs)
+        self._detect_queue.set_callback(self._on_detected)
+        self._classify_request = classifier.compiled.create_infer_request()  # the publisher's own
+        self._slots = threading.Semaphore(jobs)
+        self._in_flight: queue.Queue[_Job] = queue.Queue()  # in submit order
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._publisher: threading.Thread | None = None
+        self._pending: dict = {}   # settings queued by request_settings, applied by the submit thread
+        self._pending_lock = threading.Lock()
+        self.errors = 0
+        self.last_published_at = 0.0
+        self.stale_hidden = 0
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> "LivePipeline":
+        self._warm_up()
+        self.last_published_at = time.monotonic()  # start-up counts as shown: the stale rule and stall grace
+        if not self.source.alive:
+            self.source.start()
+        self._thread = threading.Thread(target=self._submit_loop, name="pipeline-submit", daemon=True)
+        self._publisher = threading.Thread(target=self._publish_loop, name="pipeline-publish", daemon=True)
+        self._thread.start()
+        self._publisher.start()
+        return self
+
+    def _warm_up(self) -> None:
+        """One inference per model before the camera starts: the first real frame must not pay for it."""
+        blank = np.zeros((480, 640, 3), np.uint8)
+        self.detector.detect(blank)
+        self.classifier.probabilities(np.zeros((1, self.classifier.input_size, self.classifier.input_size, 3), np.uint8))
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in (self._thread, self._publisher):
+            if thread is not None:
+                thread.join(timeout=5)
+        self._detect_queue.wait_all()
+        self.source.stop()
+
+    def request_settings(self, *, min_score: float, decision: DecisionConfig, display: DisplayConfig,
+                         camera: CameraConfig | None = None) -> None:
+        """Queues new settings; the submit thread applies them between frames (a new camera: the old one is
+        closed first). Safe to call from any thread."""
+        with self._pending_lock:
+            self._pending = {**self._pending, "min_score": min_score, "decision": decision, "display": display}
+            if camera is not None:
+                self._pending["camera"] = camera
+
+    def _apply_pending(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        self.detector.min_score = pending["min_score"]
+        self.decision.settings = pending["decision"]
+        self.display = pending["display"]
+        if "camera" in pending:
+            self.source.stop()  # a V4L2 device can be open once: close it before opening the next
+            self.source = CameraSource(pending["camera"]).start()
+            log.info("camera switched to %s", pending["camera"].source)
+
+    def health(self) -> tuple[bool, str]:
+        """(healthy, reason): healthy only while frames are being published."""
+        if not self._threads_alive():
+            return False, "pipeline thread stopped"
+        if not self.source.connected:
+            return False, f"camera disconnected ({self.source.last_error or 'no frames'})"
+        if time.monotonic() - self.last_published_at > STALL_S:
+            return False, "pipeline stalled: frames arrive but none is published"
+        return True, "ok"
+
+    def worth_keeping(self) -> bool:
+        """For the systemd watchdog: False when a restart could help (stalled or hung), True while the camera
+        is merely absent and its reconnect loop is still running."""
+        healthy, _ = self.health()
+        if healthy:
+            return True
+        retrying = not self.source.connected and time.monotonic() - self.source.last_activity < HUNG_CAMERA_S
+        return self._threads_alive() and (retrying or self.source.ended)  # a restart would only replay the file
+
+    def _threads_alive(self) -> bool:
+        return all(t is not None and t.is_alive() for t in (self._thread, self._publisher)) and self.source.alive
+
+    @property
+    def state(self) -> str:
+        """The gate state, or DISCONNECTED while the camera delivers no frames."""
+        return self.decision.state.value if self.source.connected else DISCONNECTED
+
+    def snapshot(self) -> dict:
+        return self.metrics.snapshot(self.source.capture_rate.rate(time.monotonic()),
+                                     self.source.frames_dropped, self.stale_hidden, self.state)
+
+    # -- submit side -----------------------------------------------------------
+    def _submit_loop(self) -> None:
+        sequence = 0
+        last_index = -1
+        source = self.source
+        while not self._stop.is_set():
+            self._apply_pending()
+            if not self._slots.acquire(timeout=0.2):
+                continue
+            frame = None
+            while frame is None and not self._stop.is_set():
+                if source is not self.source:  # a new camera counts its frames from 0
+                    source, last_index = self.source, -1
+                frame = source.wait_newer(last_index, timeout=0.2)
+            if frame is None:
+                self._slots.release()
+                break
+            last_index = frame.index
+            tensor, transform = self.detector.preprocess(frame.image)
+            job = _Job(sequence, frame, transform, time.monotonic())
+            sequence += 1
+            self._in_flight.put(job)
+            self._detect_queue.start_async({0: tensor}, job)
+
+    # -- OpenVINO callback (runs on the runtime's threads): store and go ----------------
+    def _on_detected(self, request: ov.InferRequest, job: _Job) -> None:
+        job.outputs = tuple(output.copy() for output in self.detector.outputs_of(request))  # the request is reused
+        job.detected = time.monotonic()
+        job.done.set()
+
+    # -- publisher thread: everything after inference, in frame order ------------------
+    def _publish_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._in_flight.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            while not job.done.wait(0.2):
+                if self._stop.is_set():
+                    return
+            try:
+                self._publish(job)
+            except Exception:
+                self.errors += 1
+                log.exception("frame %d failed after inference", job.frame.index)
+            self._slots.release()
+
+    def _classified(self, job: _Job) -> tuple[list[Face], float | None]:
+        faces = self.detector.postprocess(job.outputs, job.transform)
+        if not faces:
+            return faces, None
+        started = time.monotonic()
+        # the largest faces are nearest the gate; beyond max_batch the rest stay unlabelled
+        faces.sort(key=lambda f: -(f.box[2] - f.box[0]))
+        crops = self.classifier.preprocess(job.frame.image, [f.box for f in faces[:self.classifier.max_batch]])
+        self._classify_request.infer({0: crops})
+        self.classifier.label(faces, self._classify_request.get_output_tensor(0).data)
+        return faces, (time.monotonic() - started) * 1000
+
+    def _publish(self, job: _Job) -> None:
+        frame = job.frame
+        height, width = frame.image.shape[:2]
+        faces, classify_ms = self._classified(job)
+        tracked = self.tracker.update(faces, frame.captured)
+        state = self.decision.update(tracked, width, height, frame.captured)
+        now = time.monotonic()
+        self.metrics.record_processed(now, (job.detected - job.submitted) * 1000, classify_ms, len(faces))
+        newest = self.source.latest()
+        behind = newest.index - frame.index if newest is not None and newest.index >= frame.index else 0
+        if behind > MAX_FRAMES_BEHIND and now - self.last_published_at < SHOW_STALE_AFTER_S:
+            self.stale_hidden += 1
+            return
+        image = annotate_tracked(frame.image, tracked, (self.display.max_width, self.display.max_height))
+        jpeg = encode_jpeg(image, self.display.jpeg_quality)
+        now = time.monotonic()
+        self.last_published_at = now
+        self.broadcast.publish(Published(job.sequence, frame.index, frame.captured, now, tracked, state, jpeg, behind,
+                                         (width, height)))
+        self.metrics.record_published((now - frame.captured) * 1000)

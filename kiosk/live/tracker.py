@@ -1,0 +1,63 @@
+"""Light IoU tracker: keeps a face's identity across frames and smooths its label by majority vote."""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kiosk.types import Face, TrackedFace
+from kiosk.vision.imageops import iou
+
+
+@dataclass
+class Track:
+    track_id: int
+    box: np.ndarray
+    labels: deque
+    label: str | None = None
+    label_since: float = 0.0   # when the smoothed label last changed (capture time, s)
+    missed: int = 0
+
+
+@dataclass
+class FaceTracker:
+    history: int = 5
+    min_iou: float = 0.3
+    max_missed: int = 5
+    tracks: list[Track] = field(default_factory=list)
+    _next_id: int = 1
+
+    def update(self, faces: list[Face], timestamp: float) -> list[TrackedFace]:
+        """Match faces to tracks greedily by IoU; new faces start tracks, long-unseen tracks end."""
+        unmatched = list(range(len(self.tracks)))
+        matched: list[tuple[Face, Track]] = []
+        for face in sorted(faces, key=lambda f: -f.score):
+            best, best_iou = None, self.min_iou
+            if unmatched:
+                overlaps = iou(face.box, np.stack([self.tracks[i].box for i in unmatched]))
+                position = int(overlaps.argmax())
+                if overlaps[position] >= best_iou:
+                    best = unmatched.pop(position)
+            if best is None:
+                track = Track(self._next_id, face.box, deque(maxlen=self.history))
+                self._next_id += 1
+                self.tracks.append(track)
+            else:
+                track = self.tracks[best]
+            matched.append((face, track))
+        matched_ids = {id(track) for _, track in matched}
+        for track in self.tracks:
+            if id(track) not in matched_ids:
+                track.missed += 1
+        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+
+        tracked = []
+        for face, track in matched:
+            track.box, track.missed = face.box, 0
+            track.labels.append(face.label)
+            label = Counter(track.labels).most_common(1)[0][0]
+            if label != track.label:
+                track.label, track.label_since = label, timestamp
+            tracked.append(TrackedFace(face, track.track_id, track.label, track.label_since))
+        return tracked

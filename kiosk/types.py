@@ -1,0 +1,60 @@
+"""The plain data every stage passes on (numpy only): camera, tracker, decision, render, record and the web
+side use these without importing OpenVINO."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+
+@dataclass
+class Face:
+    box: np.ndarray            # x1, y1, x2, y2 in original image pixels
+    score: float
+    keypoints: np.ndarray      # (K, 2) in pixels; the first three are the image-left eye, the other eye, the nose tip
+    label: str | None = None
+    label_score: float | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "box": [round(float(v), 1) for v in self.box],
+            "score": round(self.score, 4),
+            "label": self.label,
+            "label_score": None if self.label_score is None else round(self.label_score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray
+    index: int            # counts every frame read since start, across reconnects
+    captured: float       # time.monotonic() when read returned
+
+
+@dataclass
+class TrackedFace:
+    face: Face
+    track_id: int
+    label: str | None          # smoothed over the last frames
+    label_since: float
+
+
+class GateState(str, Enum):
+    NO_FACE = "NO_FACE"
+    CHECKING = "CHECKING"
+    PASS = "PASS"
+    STOP = "STOP"
+
+
+@dataclass(frozen=True)
+class Published:
+    sequence: int
+    frame_index: int
+    captured: float
+    published: float
+    faces: list[TrackedFace]
+    state: GateState
+    jpeg: bytes
+    frames_behind: int      # newer frames the camera had captured when this one was published
+    frame_size: tuple[int, int]  # width, height of the camera frame the face boxes refer to

@@ -1,0 +1,109 @@
+"""`mask-kiosk run`: start the pipeline, serve both pages, and keep systemd informed."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from kiosk.config import Config
+from kiosk.systemd_notify import Watchdog, notify, wait_until_ready, watchdog_interval
+
+log = logging.getLogger(__name__)
+# after SIGTERM, open requests (Gradio's heartbeat streams, live views) get this long, then are cancelled;
+# with the pipeline's own stop the process ends well inside the unit's TimeoutStopSec
+SHUTDOWN_GRACE_S = 2
+
+
+def status_line(service) -> str:
+    snapshot = service.pipeline.snapshot()
+    return (f"{snapshot['state']}, {snapshot['processed_fps']:.1f} fps processed, "
+            f"latency p50 {snapshot['latency_ms']['p50']:.0f} ms")
+
+
+def use_private_temp_dir(config: Config) -> Path:
+    """Gradio keeps uploads and copies of the files it serves in its temp folder: make that one private to the
+    kiosk (mode 0700, in the cache folder) and empty at each start. Must run before Gradio is imported."""
+    folder = config.cache_dir() / "gradio"
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+    except OSError as error:
+        folder = Path(tempfile.mkdtemp(prefix="mask-kiosk-gradio-"))  # 0700 too
+        log.warning("cache folder not writable (%s); Gradio's files go to %s", error, folder)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+async def serve_together(servers: list[uvicorn.Server]) -> None:
+    """Runs every server until one is told to stop (SIGTERM reaches whichever holds the handler), then all."""
+    async def stop_all_when_one_stops() -> None:
+        while not any(server.should_exit for server in servers):
+            await asyncio.sleep(0.1)
+        for server in servers:
+            server.should_exit = True
+
+    await asyncio.gather(*(server.serve() for server in servers), stop_all_when_one_stops())
+
+
+def serve(config: Config, source: str | None = None, host: str | None = None, port: int | None = None) -> int:
+    """Plain HTTP on web.port (kiosk screen, /healthz, /metrics; the admin page for this device only) and, unless
+    web.tls_port is 0, HTTPS on web.tls_port for the admin page on the LAN. Both serve the same app."""
+    use_private_temp_dir(config)
+    from kiosk.web.app import create_app
+    from kiosk.web.service import KioskService
+    from kiosk.web.tls import certificate
+    https_problem = None
+    try:
+        tls = certificate(config)  # before the models: a missing web.tls_cert is a config error
+    except (OSError, RuntimeError) as error:  # a read-only state folder, no openssl: no HTTPS, kiosk still up
+        tls, https_problem = None, f"no TLS certificate ({error})"
+        log.error("admin over HTTPS unavailable: %s; the admin page is served to this device only", https_problem)
+    notify("STATUS=compiling models, opening camera")
+    service = KioskService.start(config, source)
+    service.https_problem = https_problem
+    pipeline = service.pipeline
+    app = create_app(service)
+    common = dict(host=host or config.web.host, log_level="warning", access_log=False,
+                  timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+                  # X-Forwarded-For only from the configured proxies: else any local process could pose as
+                  # another client and dodge the login lockout
+                  proxy_headers=bool(config.web.trusted_proxies),
+                  forwarded_allow_ips=config.web.trusted_proxies or None)
+    servers = [uvicorn.Server(uvicorn.Config(app, port=port or config.web.port, **common))]
+    if tls is not None:  # the app's start-up (Gradio's queue) runs once, with the first server
+        servers.append(uvicorn.Server(uvicorn.Config(app, port=config.web.tls_port, ssl_certfile=str(tls[0]),
+                                                     ssl_keyfile=str(tls[1]), lifespan="off", **common)))
+    watchdog = Watchdog(pipeline.worth_keeping, lambda: status_line(service), watchdog_interval())
+    stopping = threading.Event()
+
+    def announce_ready() -> None:
+        listening = lambda: all(server.started for server in servers)  # noqa: E731
+        why = wait_until_ready(lambda: listening() and pipeline.metrics.published > 0,
+                               lambda: listening() and not pipeline.source.connected
+                               and bool(pipeline.source.last_error), stopping)
+        if why is None:
+            return
+        notify(f"READY=1\nSTATUS={why}; models loaded in {service.models_load_s:.2f} s; {status_line(service)}")
+        log.info("ready: %s", why)
+        watchdog.start()
+
+    threading.Thread(target=announce_ready, name="systemd-ready", daemon=True).start()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: exit through `finally`
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        asyncio.run(serve_together(servers))
+    finally:
+        stopping.set()
+        notify("STOPPING=1")
+        watchdog.stop()
+        service.stop()
+    return 0
