@@ -1,26 +1,14 @@
-import json
-
 import numpy as np
 import pytest
 from conftest import SHARED_DATASETS, shared_dataset
 
-from kiosk.analyzer import load_analyzer
-from kiosk.mask_classifier import CLASSES, crop_face
-from kiosk.models import classifier_dir, load_classifier
-from kiosk.samples import grace_hopper
-from kiosk.train.dataset import all_samples, face_box, load_image, split
-from kiosk.train.decision_rule import (
-    apply_offsets,
-    balanced_offsets,
-    fit_offsets,
-    recall,
-)
-from kiosk.train.metrics import classification_report
-
-
-@pytest.fixture(scope="module")
-def analyzer(config):
-    return load_analyzer(config)
+from kiosk.vision.analyzer import load_analyzer
+from kiosk.vision.classifier import CLASSES, crop_face
+from kiosk.vision.models import load_classifier
+from kiosk.bench.samples import grace_hopper
+from training.dataset import all_samples, gate_faces, prepare_crops, split
+from training.decision_rule import apply_offsets, balanced_offsets, fit_gate_offsets, stopped
+from training.metrics import classification_report, gate_outcomes
 
 
 def test_crop_is_square_around_the_box_with_margin():
@@ -67,29 +55,40 @@ def test_drawn_mask_is_mask(analyzer_of_each_precision, masked_portrait):
     assert [f.label for f in faces] == ["mask"]
 
 
-def card_balanced_accuracy(config) -> float:
-    return json.loads((classifier_dir(config) / "metrics.json").read_text())["ir_validation"]["balanced_accuracy"]
+def test_mask_below_the_nose_is_not_mask(analyzer_of_each_precision, below_nose_portrait):
+    faces = analyzer_of_each_precision.analyse(below_nose_portrait)
+    assert len(faces) == 1 and faces[0].label != "mask"
 
 
-def test_held_out_balanced_accuracy_matches_card(config, analyzer):
-    shared_dataset("ilc2021-facecrops")
+# Fixed here, below the acceptance figures (0.99, 0.85, 0.95) by the noise of a few dozen faces; a retrained
+# model cannot lower them (they are not read from anything training writes).
+GATE_FLOORS = {"bare_stopped": 0.98, "incorrect_stopped": 0.80, "masks_passed": 0.93}
+
+
+@pytest.fixture(scope="module")
+def validation_faces(config):
+    """The validation split's gate faces, cut the run-time way (detector with the photo settings)."""
+    shared_dataset("ilc2021-scenes")
     shared_dataset("chandrikadeb7")
     _, validation = split(all_samples(SHARED_DATASETS))
-    truth, predicted = [], []
-    for sample in validation:
-        image = load_image(sample)
-        box, _ = face_box(analyzer, image, sample)
-        if box is None:
-            continue
-        probabilities = analyzer.classifier.probabilities(analyzer.classifier.preprocess(image, [box]))
-        truth.append(CLASSES.index(sample.label))
-        predicted.append(int(probabilities.argmax()))
-    report = classification_report(np.array(truth), np.array(predicted), CLASSES)
-    assert report["samples"] > 1000
-    assert report["balanced_accuracy"] > card_balanced_accuracy(config) - 0.03
+    crops = prepare_crops(validation, config, cache=None, input_size=load_classifier(config).input_size)
+    chosen = gate_faces(crops)
+    truth = np.array([CLASSES.index(validation[i].label) for i in crops["index"]])
+    return crops["exact"][chosen], truth[chosen]
 
 
-def test_decision_rule_undoes_a_prior_shift_and_guards_recall():
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_gate_outcomes_on_held_out_faces(config, validation_faces, precision):
+    crops, truth = validation_faces
+    assert all(np.bincount(truth, minlength=3) >= 60)
+    classifier = load_classifier(config.replaced(classifier={"precision": precision}))
+    report = classification_report(truth, classifier.probabilities(crops).argmax(1), CLASSES)
+    outcomes = gate_outcomes(report, CLASSES)
+    assert all(outcomes[key] >= floor for key, floor in GATE_FLOORS.items()), (outcomes, report["confusion"])
+
+
+def test_decision_rule_undoes_a_prior_shift_and_stops_the_guarded_classes():
     rng = np.random.default_rng(0)
     truth = rng.choice(3, 3000, p=[0.5, 0.4, 0.1])
     logits = rng.normal(size=(3000, 3))
@@ -98,6 +97,8 @@ def test_decision_rule_undoes_a_prior_shift_and_guards_recall():
     probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     offsets = balanced_offsets(probabilities, truth)
     assert offsets[0] == 0 and abs(offsets[2] + 1.0) < 0.15
-    guarded = fit_offsets(probabilities, truth, guarded=1, min_recall=0.95)
-    assert recall(apply_offsets(probabilities, guarded), truth, 1) >= 0.95
-    assert guarded[1] > offsets[1] and guarded[2] == offsets[2]
+    guarded = fit_gate_offsets(probabilities, truth, passing=0, targets={1: 0.99, 2: 0.97})
+    adjusted = apply_offsets(probabilities, guarded)
+    assert stopped(adjusted, truth, 1, 0) >= 0.99 and stopped(adjusted, truth, 2, 0) >= 0.97
+    assert guarded[1] > offsets[1] and guarded[2] > offsets[2] and guarded[0] == 0
+    assert stopped(adjusted, truth, 0, 0) < 0.5  # most masks still pass

@@ -45,13 +45,15 @@ from training.quantize import INT8_NAME, quantize
 OUT_DIR = PROJECT_ROOT / "models_ir" / "mask_classifier"
 VALIDATION_PHOTOS = "validation_photos.txt"  # the held-out ilc2021-scenes photos, for `mask-kiosk eval --only`
 # Calibration split only: the network's output before export, each with the decision rule fitted at the default
-# targets. `python -m training [--no-synthetic-incorrect] [--input-size 96] --out DIR` repeats them.
+# targets. `python -m training [--no-synthetic-incorrect] [--input-size 96] [--members 1] --out DIR` repeats them.
 RECIPE_CHOICES = [
-    {"recipe": "64 px, real data only (`--no-synthetic-incorrect`)", "bare_stopped": 0.9903,
+    {"recipe": "64 px, real data only, one network (`--no-synthetic-incorrect --members 1`)", "bare_stopped": 0.9903,
      "incorrect_stopped": 0.9362, "masks_passed": 0.9622, "balanced_accuracy": 0.8894},
-    {"recipe": "64 px, real data + maskedfacenet-synth incorrect (shipped)", "bare_stopped": 0.9903,
+    {"recipe": "64 px, real data + maskedfacenet-synth incorrect, one network (`--members 1`)", "bare_stopped": 0.9903,
      "incorrect_stopped": 0.9149, "masks_passed": 0.9680, "balanced_accuracy": 0.8822},
-    {"recipe": "96 px (`--input-size 96`), real + synthetic incorrect; 27 min of training alone", "bare_stopped": 0.9903,
+    {"recipe": "the same, two networks averaged (seeds 7 and 8; shipped)", "bare_stopped": 0.9951,
+     "incorrect_stopped": 0.9149, "masks_passed": 0.9709, "balanced_accuracy": 0.8967},
+    {"recipe": "96 px, real + synthetic incorrect, one network (`--input-size 96 --members 1`; 27 min of training)", "bare_stopped": 0.9903,
      "incorrect_stopped": 0.9574, "masks_passed": 0.9535, "balanced_accuracy": 0.8826},
 ]
 
@@ -181,6 +183,8 @@ incorrect {ap["recall"]["incorrect"]["recall"]:.3f}.
 
 def model_card(summary: dict) -> str:
     size = summary["input_size"]
+    members = summary["members"]
+    networks = "A compact CNN" if members == 1 else f"{members} compact CNNs averaged, each"
     per_dataset = "\n\n".join(f"#### {name}\n\n{format_gate(r['gate'])}\n\n{format_report(r['report'], CLASSES)}"
                                for name, r in summary["per_dataset"].items())
     synthetic = summary["synthetic_incorrect"]
@@ -237,23 +241,22 @@ is taken over); on a live camera the majority smooths single-frame errors furthe
   low-resolution blur, grey, colour, contrast, noise.
 
 ## Model and training
-- A compact CNN (8 conv-BN-ReLU blocks, global average pool, dropout, linear), {summary["parameters"]:,} parameters;
-  IR size {summary["ir_size_bytes"] / 1e6:.2f} MB. The IR averages the probabilities of the crop and its mirror image
-  (one call; faces are left-right symmetric).
-- Training: AdamW, one-cycle LR (max 3e-3), batch {summary["batch"]}, {summary["epochs"]} epochs, seed {summary["seed"]};
+- {networks} (8 conv-BN-ReLU blocks, global average pool, dropout, linear), {summary["parameters"]:,} parameters
+  in all; IR size {summary["ir_size_bytes"] / 1e6:.2f} MB. The IR averages the probabilities of the crop and its mirror
+  image (one call; faces are left-right symmetric){" and of every network" if members > 1 else ""}.
+- Training: AdamW, one-cycle LR (max 3e-3), batch {summary["batch"]}, {summary["epochs"]} epochs per network, seed
+  {summary["seed"]}{" + the network's index" if members > 1 else ""};
   the last epoch is shipped (no checkpoint picked). The whole run (crops, training, INT8, evaluation) took
   {summary["total_seconds"]} s on {summary["machine"]} (torch {summary["torch"]}, OpenVINO {summary["openvino"]}).
 
 ## Decision rule
-The IR's output is the network's probabilities re-weighted per class by exp(offset) and renormalised, so the
+The IR's output is the {"network's" if members == 1 else "networks' mean"} probabilities re-weighted per class by exp(offset) and renormalised, so the
 arg-max is the label (`training.decision_rule`). The offsets were fitted on the calibration split's gate faces
 only: first those minimising the class-balanced log-loss, then the `no_mask` offset raised until bare faces are
 stopped at {summary["calibration_targets"]["bare_stopped"]}, then the `incorrect` offset raised until wrongly worn masks are
 stopped at {summary["calibration_targets"]["incorrect_stopped"]}: the acceptance figures themselves. A margin above them
 cannot be bought reliably on this few calibration faces (one bare face is 0.5 %, one wrongly worn mask 2.1 %) and
-costs masks passed: an earlier run of this recipe with targets 0.995 and 0.93 stopped 0.998 of validation bare faces
-and 0.959 of wrongly worn masks but passed only 0.932 of masks (validation was looked at once then, before these
-targets were set; see Limits).
+costs masks passed (see Limits for what stricter targets did).
 Offsets: {", ".join(f"`{c}` {o:+.3f}" for c, o in summary["offsets"].items())}.
 
 The shipped FP16 IR on the calibration split:
@@ -292,10 +295,11 @@ activation ranges from the calibration split. Latency: `mask-kiosk bench classif
 - `incorrect` is the rarest class: {summary["validation_counts"]["incorrect"]} validation gate faces, so one face moves its figure by
   {1 / summary["validation_counts"]["incorrect"]:.1%}; calibration has {summary["calibration_counts"]["incorrect"]}, so the rule's
   incorrect target is fitted on few faces.
-- The validation split was looked at once before the final choices: the same network with the stricter rule
-  (0.995 / 0.93 on calibration) gave bare stopped 0.998, wrongly worn stopped 0.959, masks passed 0.932 (FP16). The
-  targets were then lowered to the acceptance figures; the recipe choice above rests on the calibration split only.
-  The figures here are therefore not those of a split never looked at.
+- The validation split was looked at twice before the final choices, each time with one network of the 64 px
+  recipe: with calibration targets 0.995 / 0.93 it stopped 0.998 of bare faces and 0.959 of wrongly worn masks but
+  passed 0.932 of masks; with the targets at the acceptance figures, 0.996 / 0.945 / 0.941 (FP16). The second
+  network (the averaged pair) was then chosen on the calibration split alone. The figures here are therefore not
+  those of a split never looked at, and the choice of targets was made knowing the first of them.
 - Label noise exists in the sources (a mask held in the hand labelled `without_mask`, etc.).
 - The real data sets carry no licence for commercial use of the images (see their MANIFESTs); ask before shipping
   commercially.
@@ -360,7 +364,9 @@ def eval_validation_photos(config: Config, datasets: Path, precision: str) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=PROJECT_ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=40, help="per network")
+    parser.add_argument("--members", type=int, default=2, help="networks averaged in the shipped IR (seeds seed, "
+                                                               "seed + 1, ...)")
     parser.add_argument("--input-size", type=int, default=INPUT_SIZE, help="crop side in pixels")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--seed", type=int, default=7)
@@ -408,16 +414,19 @@ def main() -> None:
     print(f"train {dict(zip(CLASSES, counts.tolist()))}; calibration {len(cal_y)}; validation {len(val_y)} gate faces")
 
     class_weights = torch.tensor((counts.sum() / (len(CLASSES) * counts)) ** args.weight_power, dtype=torch.float32)
-    torch.manual_seed(args.seed)
-    generator = torch.Generator().manual_seed(args.seed)
-    member = train_member("network", train_x, train_y, class_weights, (cal_crops, cal_y), args, generator, started)
+    members = []
+    for index in range(args.members):
+        torch.manual_seed(args.seed + index)
+        generator = torch.Generator().manual_seed(args.seed + index)
+        members.append(train_member(f"network {index + 1}/{args.members}", train_x, train_y, class_weights,
+                                    (cal_crops, cal_y), args, generator, started))
     with torch.no_grad():
-        cal_probabilities = mean_probabilities([member], torch.from_numpy(cal_crops).float()).numpy()
+        cal_probabilities = mean_probabilities(members, torch.from_numpy(cal_crops).float()).numpy()
     mask, no_mask, incorrect = (CLASSES.index(c) for c in ("mask", "no_mask", "incorrect"))
     targets = {"bare_stopped": args.bare_stopped, "incorrect_stopped": args.incorrect_stopped}
     offsets = fit_gate_offsets(cal_probabilities, cal_y, mask, {no_mask: args.bare_stopped,
                                                                  incorrect: args.incorrect_stopped})
-    model = MaskEnsemble([member], offsets)
+    model = MaskEnsemble(members, offsets)
     print("decision offsets " + " ".join(f"{c} {o:+.3f}" for c, o in zip(CLASSES, offsets)))
     xml = export(model, args.out, args.cache, args.input_size)
     metadata = {"classes": list(CLASSES), "input_size": args.input_size, "margin": MARGIN,
@@ -459,7 +468,7 @@ def main() -> None:
         "calibration_counts": dict(zip(CLASSES, np.bincount(cal_y, minlength=3).tolist())),
         "crop_sources": {k: int((crops["source"] == k).sum()) for k in ("detector", "annotation", "no face",
                                                                           "several faces")},
-        "epochs": args.epochs, "input_size": args.input_size, "batch": args.batch, "seed": args.seed, "weight_power": args.weight_power,
+        "epochs": args.epochs, "members": args.members, "input_size": args.input_size, "batch": args.batch, "seed": args.seed, "weight_power": args.weight_power,
         "parameters": sum(p.numel() for p in model.parameters()),
         "total_seconds": round(time.time() - started), "torch": torch.__version__, "openvino": ov.__version__,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
