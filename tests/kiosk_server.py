@@ -1,12 +1,14 @@
 """Starts the real kiosk app (`mask-kiosk run`) in a subprocess on a free port, with its network use logged."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import tomlkit
 
@@ -68,6 +70,18 @@ class KioskServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    @classmethod
+    @contextlib.contextmanager
+    def running_with_admin(cls, workdir: Path, source: Path, **options) -> Iterator["KioskServer"]:
+        """A started kiosk whose admin password is PASSWORD, stopped on leaving."""
+        kiosk = cls(workdir, source, **options)
+        kiosk.set_password()
+        kiosk.start()
+        try:
+            yield kiosk
+        finally:
+            kiosk.stop()
 
     def outside_hosts(self) -> set[str]:
         """Hosts the server looked up or connected to, other than this machine."""

@@ -16,11 +16,8 @@ if LAN is None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, videos):
-    kiosk = KioskServer(tmp_path_factory.mktemp("https"), videos["bare"], host="0.0.0.0")
-    kiosk.set_password()
-    kiosk.start()
-    yield kiosk
-    kiosk.stop()
+    with KioskServer.running_with_admin(tmp_path_factory.mktemp("https"), videos["bare"], host="0.0.0.0") as kiosk:
+        yield kiosk
 
 
 def login_body() -> str:

@@ -11,11 +11,8 @@ from kiosk_server import KioskServer
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, videos):
-    kiosk = KioskServer(tmp_path_factory.mktemp("login"), videos["bare"])
-    kiosk.set_password()
-    kiosk.start()
-    yield kiosk
-    kiosk.stop()
+    with KioskServer.running_with_admin(tmp_path_factory.mktemp("login"), videos["bare"]) as kiosk:
+        yield kiosk
 
 
 def attempt(server: KioskServer, index: int) -> int:

@@ -28,11 +28,8 @@ if not shutil.which(CHROMIUM):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, videos):
-    kiosk = KioskServer(tmp_path_factory.mktemp("kiosk"), videos["bare"])
-    kiosk.set_password()
-    kiosk.start()
-    yield kiosk
-    kiosk.stop()
+    with KioskServer.running_with_admin(tmp_path_factory.mktemp("kiosk"), videos["bare"]) as kiosk:
+        yield kiosk
 
 
 @pytest.fixture(scope="module")
