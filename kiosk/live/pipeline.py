@@ -251,8 +251,7 @@ class LivePipeline:
         # the largest faces are nearest the gate; beyond max_batch the rest stay unlabelled
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]))
         crops = self.classifier.preprocess(job.frame.image, [f.box for f in faces[:self.classifier.max_batch]])
-        self._classify_request.infer({0: crops})
-        self.classifier.label(faces, self._classify_request.get_output_tensor(0).data)
+        self.classifier.label(faces, self.classifier.probabilities(crops, self._classify_request))
         return faces, (time.monotonic() - started) * 1000
 
     def _publish(self, job: _Job) -> None:

@@ -52,12 +52,14 @@ class MaskClassifier:
             best = int(row.argmax())
             face.label, face.label_score = self.classes[best], float(row[best])
 
-    def probabilities(self, crops: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, 3) for prepared crops, max_batch at a time."""
+    def probabilities(self, crops: np.ndarray, request: ov.InferRequest | None = None) -> np.ndarray:
+        """Class probabilities (N, 3) for prepared crops, max_batch at a time; on `request` when given (a thread
+        of its own, such as the live pipeline's publisher), else on this classifier's request."""
+        request = request or self._request
         parts = []
         for start in range(0, len(crops), self.max_batch):
-            self._request.infer({0: crops[start:start + self.max_batch]})
-            parts.append(self._request.get_output_tensor(0).data.copy())
+            request.infer({0: crops[start:start + self.max_batch]})
+            parts.append(request.get_output_tensor(0).data.copy())
         return np.concatenate(parts) if parts else np.zeros((0, len(self.classes)), np.float32)
 
     def classify(self, image: np.ndarray, faces: list[Face]) -> list[Face]:
