@@ -9,7 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PREFIX=/opt/mask-kiosk
-SYSTEM_PACKAGES=(python3-venv chromium cage fonts-noto-cjk openssl)
+SYSTEM_PACKAGES=(python3-venv chromium cage fonts-noto-cjk openssl espeak-ng)
+# what a checkout needs from Debian besides Python: espeak-ng speaks the STOP prompts (made into WAV at install);
+# the tests add a broker to test MQTT against and the browser they drive
+RUNTIME_PACKAGES=(espeak-ng)
+DEV_PACKAGES=(mosquitto chromium)
 mode=base
 for arg in "$@"; do
     case "$arg" in
@@ -42,10 +46,13 @@ if [ "$mode" = system ]; then
     getent group mask-kiosk >/dev/null || groupadd --system mask-kiosk
     id mask-kiosk >/dev/null 2>&1 || useradd --system --gid mask-kiosk --groups video,render \
         --home-dir /var/lib/mask-kiosk --no-create-home --shell /usr/sbin/nologin mask-kiosk
+    usermod -aG dialout mask-kiosk  # serial relay boards (also for a user made by an older install)
+    if getent group gpio >/dev/null; then usermod -aG gpio mask-kiosk; fi
     id mask-kiosk-screen >/dev/null 2>&1 || useradd --system --user-group --groups video,render,input \
         --home-dir /var/lib/mask-kiosk-screen --no-create-home --shell /usr/sbin/nologin mask-kiosk-screen
+    usermod -aG audio mask-kiosk-screen  # the PASS chime and the STOP prompt
     mkdir -p "$PREFIX"
-    tar --exclude=.venv --exclude=.git --exclude=.cache --exclude=test-artifacts --exclude='models_ir/face_*' --exclude='models_ir/retinaface_*' --exclude=models_ir/manifest.json \
+    tar --exclude=.venv --exclude=.git --exclude=.cache --exclude=test-artifacts --exclude='models_ir/face_*' --exclude='models_ir/retinaface_*' --exclude=models_ir/manifest.json --exclude=models_ir/sounds \
         -cf - . | tar -xf - -C "$PREFIX"
     "$PREFIX/install.sh"
     install -d -m 0755 /etc/mask-kiosk
@@ -72,6 +79,21 @@ if [ "$mode" = system ]; then
     exit 0
 fi
 
+# Debian packages, as root where apt exists; else say what is missing and go on (the kiosk runs without them)
+packages=("${RUNTIME_PACKAGES[@]}")
+[ "$mode" = dev ] && packages+=("${DEV_PACKAGES[@]}")
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "note: missing Debian packages: ${missing[*]} (sudo apt-get install ${missing[*]}); tests that need them skip"
+    fi
+fi
+
 python=${PYTHON:-python3}
 if ! .venv/bin/python -c 'import sys' 2>/dev/null; then
     echo "creating .venv with $($python --version)"
@@ -95,12 +117,4 @@ fi
 
 .venv/bin/mask-kiosk models build
 
-# browser tests drive Debian's Chromium; never a downloaded browser
-if [ "$mode" = dev ] && [ ! -x /usr/bin/chromium ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-        echo "note: browser tests need Debian's chromium (sudo apt-get install chromium); without it they skip"
-    fi
-fi
 echo "installed: .venv/bin/mask-kiosk"

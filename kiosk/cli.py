@@ -135,6 +135,8 @@ def cmd_models_build(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     built = build_detector_models(config.models_dir(), force=args.force)
     print(f"face detector IR in {config.models_dir()}: {'built' if built else 'already current'}")
+    from kiosk.web.sounds import build_sounds, sounds_dir
+    print(build_sounds(sounds_dir(config)))
     return 0
 
 
@@ -246,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--source", help="pipeline: video file or camera (default: generated 640x480 and 1280x720)")
     bench_parser.add_argument("--seconds", type=float, default=8.0, help="pipeline, ui: measuring time")
     bench_parser.add_argument("--fps", type=float, default=30.0, help="pipeline: frame rate of the generated sources")
+    bench_parser.add_argument("--outputs", action="store_true",
+                              help="pipeline: each source without, then with the record, a serial relay and MQTT")
     bench_parser.add_argument("--chromium", default="/usr/bin/chromium", help="ui: the browser to drive")
     bench_parser.add_argument("--runs", type=int, default=3, help="boot: starts of each kind")
     bench_parser.set_defaults(func=cmd_bench)

@@ -5,12 +5,13 @@ import os
 from pathlib import Path
 
 
-def write_durably(path: Path, data: bytes) -> None:
-    """Write beside, fsync, rename over, fsync the folder (so the rename itself is on disk).
+def write_durably(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write beside, fsync, rename over, fsync the folder (so the rename itself is on disk); the file gets `mode`.
     On any failure (a full disk) the partial file beside is removed and the error raised."""
     temporary = path.with_suffix(path.suffix + ".tmp")
     try:
-        with temporary.open("wb") as handle:
+        temporary.unlink(missing_ok=True)  # O_CREAT applies the mode only to a new file
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

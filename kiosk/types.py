@@ -2,6 +2,7 @@
 side use these without importing OpenVINO."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -58,3 +59,19 @@ class Published:
     jpeg: bytes
     frames_behind: int      # newer frames the camera had captured when this one was published
     frame_size: tuple[int, int]  # width, height of the camera frame the face boxes refer to
+    people: tuple[int, ...] = ()  # track ids of the faces the verdict is about (in the zone)
+    reason: str | None = None     # the label behind a PASS or STOP: "mask", "no_mask" or "incorrect"
+
+
+def on_changes(callback: Callable[[Published, str], None],
+               start: GateState = GateState.NO_FACE) -> Callable[[Published], None]:
+    """A broadcast subscriber that calls callback(item, previous_state) only when the gate state changes; the
+    first change is from `start` (NO_FACE, the decision's own start, or the state when subscribing). Runs on the
+    publishing thread, as callback must."""
+    last = [start.value]
+
+    def observe(item: Published) -> None:
+        if item.state.value != last[0]:
+            previous, last[0] = last[0], item.state.value
+            callback(item, previous)
+    return observe

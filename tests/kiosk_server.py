@@ -83,6 +83,13 @@ class KioskServer:
         finally:
             kiosk.stop()
 
+    def metrics(self) -> dict[str, float]:
+        """/metrics as {sample name: value}, for the samples without labels."""
+        from prometheus_client.parser import text_string_to_metric_families
+        text = urllib.request.urlopen(self.url + "/metrics", timeout=5).read().decode()
+        return {sample.name: sample.value for family in text_string_to_metric_families(text)
+                for sample in family.samples if not sample.labels}
+
     def outside_hosts(self) -> set[str]:
         """Hosts the server looked up or connected to, other than this machine."""
         if not self.netlog.exists():

@@ -3,6 +3,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -150,3 +151,18 @@ def test_prune_removes_snapshots_without_a_row(tmp_path):
     assert not orphan.exists()
     assert len(list((tmp_path / "snapshots").rglob("*.jpg"))) == 1
     recorder.stop()
+
+
+def test_todays_counts_survive_a_restart_from_the_record_and_count_new_changes(tmp_path):
+    from kiosk.record.counters import DailyCounts, local_midnight
+    recorder = EventRecorder(tmp_path, RecordConfig())
+    since_midnight = time.time() - local_midnight().timestamp()
+    recorder.write(published(0, GateState.STOP, age_s=since_midnight + 3600), None)  # yesterday: not today's
+    for sequence, state in enumerate([GateState.PASS, GateState.STOP, GateState.PASS, GateState.NO_FACE], 1):
+        recorder.write(published(sequence, state, age_s=min(60.0, since_midnight / 2)), None)
+    counts = DailyCounts(EventLog(recorder.db_path, recorder.snapshots))  # as after a restart
+    assert counts.today() == {"date": local_midnight().date().isoformat(), "passed": 2, "stopped": 1,
+                              "compliance": round(2 / 3, 4)}
+    counts.observe(published(9, GateState.STOP), "CHECKING")
+    assert counts.today()["stopped"] == 2
+    assert DailyCounts(EventLog(tmp_path / "absent.sqlite3", tmp_path)).today()["passed"] == 0

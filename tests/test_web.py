@@ -102,7 +102,9 @@ def test_admin_login_rejects_wrong_password_and_accepts_right(page, server):
     page.get_by_role("tab", name="Device and models").click()
     page.wait_for_selector("text=face detector: RetinaFace MobileNet-0.25, input 640x480 live")
     page.get_by_role("tab", name="Live").click()
-    page.wait_for_selector("text=processed_fps")
+    page.wait_for_function("document.querySelector('.status-cards')?.innerText.includes('stopped today')")
+    page.wait_for_function("/\\d+\\.\\d fps/.test(document.querySelector('.status-cards').innerText)")
+    assert "gate output" in page.locator(".block.status-cards").inner_text()
     screenshot(page, "admin-live")
 
 
@@ -252,8 +254,10 @@ def test_events_tab_shows_the_record_and_exports_csv(page, server):
     log_in(page, server)
     page.wait_for_selector("text=mask-kiosk admin")
     page.get_by_role("tab", name="Events").click()
+    page.get_by_label("state").click()  # earlier tests switched this kiosk to a masked face: PASS rows come first
+    page.get_by_role("option", name="STOP").click()
     page.get_by_role("button", name="Refresh").click()
-    page.wait_for_selector("text=STOP", timeout=15000)
+    page.get_by_role("gridcell", name="STOP").first.wait_for(timeout=15000)
     page.locator(".block.events-gallery img").first.wait_for(timeout=15000)
     screenshot(page, "admin-events")
     response = page.request.get(server.url + "/admin/events.csv?hours=1")
@@ -272,3 +276,30 @@ def test_nothing_leaves_the_machine(server, requests_seen):
     outside = {urlparse(url).hostname for url in requests_seen if urlparse(url).scheme not in ("data", "blob")}
     assert outside <= {"127.0.0.1"}, outside
     assert server.outside_hosts() == set()
+
+
+def test_kiosk_screen_shows_counts_and_the_notice_and_blanks_the_picture_when_the_camera_is_lost(page, tmp_path):
+    from kiosk.bench.samples import frame_with_face
+    from kiosk.bench.sim_camera import SimulatedIPCamera
+    camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()
+    notice = "Snapshots kept 30 days by Site Security"
+    kiosk = KioskServer(tmp_path, camera.url, settings={"display": {"notice": notice}}).start()
+    try:
+        page.goto(kiosk.url + "/")
+        wait_for_banner(page, "STOP", "Please wear your mask")
+        page.wait_for_function("document.querySelector('.gate-counts').innerText.includes('1 stopped')")
+        assert page.locator(".privacy-notice").inner_text() == notice
+        assert page.locator(".gate-counts").inner_text().startswith("Today: 0 passed · 1 stopped · 0% masked")
+        font_px = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.gate-counts')).fontSize)")
+        assert font_px >= 18, "counts must be readable from 2 m"
+        camera.unplug()
+        wait_for_banner(page, "DISCONNECTED", "CAMERA DISCONNECTED")
+        brightest = page.evaluate("""() => { const c = document.querySelector('canvas.live-video');
+            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let top = 0; for (let i = 0; i < data.length; i += 4) top = Math.max(top, data[i], data[i+1], data[i+2]);
+            return top; }""")
+        assert brightest == 0, "the last picture stayed on screen after the camera was lost"
+        screenshot(page, "kiosk-camera-lost")
+    finally:
+        kiosk.stop()
+        camera.unplug()

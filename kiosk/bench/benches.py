@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,27 +84,86 @@ def bench_classifier(config: Config, frames: int) -> None:
             print(f"{count} face(s): crop {summarise(crop_ms)} | inference {summarise(infer_ms)}")
 
 
-def moving_face_video(path: Path, width: int, height: int, fps: float, seconds: float = 4.0) -> Path:
-    """A video of the portrait moving across a grey frame (the default benchmark source)."""
+def moving_face_video(path: Path, width: int, height: int, fps: float, seconds: float = 4.0,
+                      comes_and_goes: bool = False) -> Path:
+    """A video of the portrait moving across a grey frame (the default benchmark source); `comes_and_goes`:
+    the scene is empty every other second, so the gate state changes (events, gate commands) each second."""
     count = int(fps * seconds)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    empty = np.full((height, width, 3), 96, np.uint8)
     for index in range(count):
-        writer.write(frame_with_face(width, height, x_fraction=0.3 + 0.4 * abs(1 - 2 * index / count)))
+        gone = comes_and_goes and int(index / fps) % 2 == 1
+        writer.write(empty if gone else frame_with_face(width, height, x_fraction=0.3 + 0.4 * abs(1 - 2 * index / count)))
     writer.release()
     return path
 
 
-def bench_pipeline(config: Config, source: str | None, seconds: float, fps: float) -> None:
-    """Processed fps, capture-to-published latency and CPU use of the whole live pipeline."""
+class _BenchOutputs:
+    """The record, a serial relay (on a pseudo-terminal, drained) and MQTT to a local Mosquitto, as a kiosk with
+    every output on would run them."""
+
+    def __init__(self, config: Config, folder: Path):
+        from kiosk.bench.broker import LocalBroker
+        self.folder = folder
+        self.broker = LocalBroker(folder / "broker").start()
+        self.master, slave = os.openpty()
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.config = config.replaced(gate={"mode": "hard", "pulse_ms": 300, "serial_port": os.ttyname(slave)},
+                                      mqtt={"host": "127.0.0.1", "port": self.broker.port},
+                                      runtime={"state_dir": str(folder / "state")})
+        self.outputs = self.recorder = None
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while os.read(self.master, 64):
+                pass
+
+    def attach(self, pipeline) -> None:
+        from kiosk.outputs.assembly import Outputs
+        from kiosk.record.counters import DailyCounts
+        from kiosk.record.events import EventRecorder
+        from kiosk.types import on_changes
+        self.recorder = EventRecorder(self.config.state_dir(), self.config.record).start()
+        pipeline.broadcast.subscribe(self.recorder.observe)
+        counts = DailyCounts()
+        pipeline.broadcast.subscribe(on_changes(counts.observe))
+        self.outputs = Outputs(self.config, pipeline, counts, self.recorder)
+
+    def report(self) -> str:
+        status = self.outputs.status()
+        relay = status["gate"]["outputs"][0]
+        return (f"outputs: {self.recorder.written} events recorded, {status['mqtt']['sent_events']} sent over MQTT, "
+                f"{relay['sent']} relay commands ({relay['failures']} failed)")
+
+    def detach(self) -> None:
+        self.outputs.stop()
+        self.recorder.stop()
+
+    def close(self) -> None:
+        self.broker.stop()
+        os.close(self.master)
+
+
+def bench_pipeline(config: Config, source: str | None, seconds: float, fps: float, with_outputs: bool) -> None:
+    """Processed fps, capture-to-published latency and CPU use of the whole live pipeline; `with_outputs`: each
+    source twice, without and then with the record, a serial relay and MQTT, on a scene that changes each second."""
     from kiosk.live.assembly import build_pipeline
     with tempfile.TemporaryDirectory() as tmp:
         if source:
             sources = [(source, "given source")]
         else:
-            sources = [(str(moving_face_video(Path(tmp) / f"{w}x{h}.avi", w, h, fps)), f"{w}x{h} @ {fps:g} fps")
-                       for w, h in RESOLUTIONS]
-        for path, name in sources:
+            sources = [(str(moving_face_video(Path(tmp) / f"{w}x{h}.avi", w, h, fps, comes_and_goes=with_outputs)),
+                        f"{w}x{h} @ {fps:g} fps") for w, h in RESOLUTIONS]
+        outputs = _BenchOutputs(config, Path(tmp)) if with_outputs else None
+        runs = [(path, name, attach) for path, name in sources
+                for attach in ((False, True) if with_outputs else (False,))]
+        for path, name, attach in runs:
             pipeline = build_pipeline(config, path).start()
+            if attach:
+                outputs.attach(pipeline)
+                name += ", outputs on"
+            elif with_outputs:
+                name += ", outputs off"
             print(f"live pipeline: {pipeline.detector.describe()} + classifier on {config.runtime.device}, "
                   f"{config.pipeline.jobs} jobs, {seconds:g} s, {os.cpu_count()} CPUs")
             time.sleep(1.0)  # warm-up: first compile, first frames
@@ -112,6 +173,9 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
             cpu_after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - wall_before
             snapshot = pipeline.snapshot()
             processed = pipeline.metrics.processed_frames - processed_before
+            if attach:
+                print(outputs.report())
+                outputs.detach()
             pipeline.stop()
             cpu = (cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime) / wall
             print(f"{name}: processed {processed / wall:5.1f} fps (camera {snapshot['capture_fps']:.1f}), "
@@ -119,6 +183,8 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
                   f"detect p50 {snapshot['detect_ms']['p50']:.1f} ms, classify p50 {snapshot['classify_ms']['p50']:.1f} ms, "
                   f"faces/frame {snapshot['faces_per_frame']}, dropped {snapshot['dropped_frames']}, "
                   f"CPU {cpu * 100:.0f}% of one core ({cpu * 100 / os.cpu_count():.0f}% of all)")
+        if outputs is not None:
+            outputs.close()
 
 
 def bench_boot(config: Config, runs: int) -> None:
@@ -167,7 +233,7 @@ def bench_boot(config: Config, runs: int) -> None:
 
 def run(target: str, config: Config, args: argparse.Namespace) -> int:
     if target == "pipeline":
-        bench_pipeline(config, args.source, args.seconds, args.fps)
+        bench_pipeline(config, args.source, args.seconds, args.fps, args.outputs)
     elif target == "boot":
         bench_boot(config, args.runs)
     elif target == "ui":

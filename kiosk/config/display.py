@@ -17,3 +17,6 @@ class DisplayConfig(Section):
     jpeg_quality: int = Field(80, ge=30, le=100, title="JPEG quality", description="of the published frames")
     language: Literal["en", "zh"] = Field("en", title="language",
                                           description="en or zh (Simplified Chinese)")
+    notice: str = Field("", max_length=200, title="privacy notice",
+                        description="one line shown on the kiosk screen, e.g. who keeps the record and for how "
+                                    "long; empty: none")

@@ -146,7 +146,7 @@ def save_settings(config: Config, changes: dict[str, dict[str, Any]]) -> Config:
             for key, value in keys.items():
                 document[section][key] = value
         validated(_merged(read_toml(fresh.path), document.unwrap()))
-        write_durably(settings, tomlkit.dumps(document).encode())
+        write_durably(settings, tomlkit.dumps(document).encode(), 0o600)  # holds hashes and the MQTT password
         return load_config(fresh.path)
 
 

@@ -13,10 +13,13 @@ from kiosk.config.classifier import ClassifierConfig
 from kiosk.config.decision import DecisionConfig
 from kiosk.config.detector import DetectorConfig
 from kiosk.config.display import DisplayConfig
+from kiosk.config.gate import GateConfig
+from kiosk.config.mqtt import MqttConfig
 from kiosk.config.photo import PhotoConfig
 from kiosk.config.pipeline import PipelineConfig
 from kiosk.config.record import RecordConfig
 from kiosk.config.runtime import RuntimeConfig
+from kiosk.config.sound import SoundConfig
 from kiosk.config.tracker import TrackerConfig
 from kiosk.config.web import WebConfig
 
@@ -48,6 +51,9 @@ class Config(BaseModel):
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     display: DisplayConfig = Field(default_factory=DisplayConfig)
     record: RecordConfig = Field(default_factory=RecordConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    sound: SoundConfig = Field(default_factory=SoundConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
 

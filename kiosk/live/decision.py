@@ -15,6 +15,8 @@ class GateDecision:
         self.state = GateState.NO_FACE
         self._candidate = GateState.NO_FACE
         self._candidate_since = 0.0
+        self.people: tuple[int, ...] = ()  # track ids in the zone at the last update
+        self.reason: str | None = None     # why the state is PASS or STOP (the label behind it)
 
     def faces_in_zone(self, faces: list[TrackedFace], width: int, height: int) -> list[TrackedFace]:
         x1, y1, x2, y2 = self.settings.zone
@@ -38,9 +40,19 @@ class GateDecision:
         return GateState.CHECKING
 
     def update(self, faces: list[TrackedFace], width: int, height: int, timestamp: float) -> GateState:
-        raw = self.raw_state(self.faces_in_zone(faces, width, height), timestamp)
+        in_zone = self.faces_in_zone(faces, width, height)
+        raw = self.raw_state(in_zone, timestamp)
         if raw != self._candidate:
             self._candidate, self._candidate_since = raw, timestamp
         if raw != self.state and timestamp - self._candidate_since >= self.settings.switch_ms / 1000:
             self.state = raw
+        self.people = tuple(sorted(f.track_id for f in in_zone))
+        labels = {f.label for f in in_zone}
+        if self.state == GateState.PASS:
+            self.reason = "mask"
+        elif self.state == GateState.STOP:
+            # a bare face outranks a mask worn wrongly; while STOP still holds after the faces left, it keeps its reason
+            self.reason = next((label for label in ("no_mask", "incorrect") if label in labels), self.reason)
+        else:
+            self.reason = None
         return self.state

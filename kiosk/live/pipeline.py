@@ -272,5 +272,5 @@ class LivePipeline:
         now = time.monotonic()
         self.last_published_at = now
         self.broadcast.publish(Published(job.sequence, frame.index, frame.captured, now, tracked, state, jpeg, behind,
-                                         (width, height)))
+                                         (width, height), self.decision.people, self.decision.reason))
         self.metrics.record_published((now - frame.captured) * 1000)

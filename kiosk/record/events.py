@@ -16,6 +16,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -23,7 +24,7 @@ import numpy as np
 
 from kiosk.config.record import RecordConfig
 from kiosk.durable import write_durably
-from kiosk.types import GateState, Published
+from kiosk.types import Published, on_changes
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,13 @@ class EventRecorder:
         self.db_path = state_dir / "events.sqlite3"
         self.snapshots = state_dir / "snapshots"
         self._db: sqlite3.Connection | None = None  # opened (and reopened after a fault) by the writer thread
-        self._queue: queue.Queue[Published | None] = queue.Queue(maxsize=queue_size)
-        self._last_state = GateState.NO_FACE.value  # the decision's own start: only changes are events
+        self._queue: queue.Queue[tuple[Published, str] | None] = queue.Queue(maxsize=queue_size)
+        self.observe = on_changes(self._changed)  # the broadcast subscriber: only state changes are events
         self._last_prune = 0.0
         self.dropped = 0        # events not stored: writer behind, or a storage fault
         self.written = 0
         self.fault: str | None = None  # why recording does not work now; None while it does
+        self.listeners: list[Callable[[], None]] = []  # told after each commit (the MQTT outbox), on this thread
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
 
     def start(self) -> "EventRecorder":
@@ -97,13 +99,9 @@ class EventRecorder:
             self._db.close()
 
     # -- pipeline side: must not block ---------------------------------------------
-    def observe(self, item: Published) -> None:
-        state = item.state.value
-        if state == self._last_state:
-            return
-        self._last_state = state
+    def _changed(self, item: Published, previous: str) -> None:
         try:
-            self._queue.put_nowait(item)
+            self._queue.put_nowait((item, previous))
         except queue.Full:
             self.dropped += 1
 
@@ -128,14 +126,12 @@ class EventRecorder:
             self._storage()  # at start, so a fault shows before the first event
         except Exception as error:  # noqa: BLE001 - any fault: reported, retried with the next event
             self._failed(error)
-        previous = self._last_state
         while True:
-            item = self._queue.get()
-            if item is None:
+            change = self._queue.get()
+            if change is None:
                 return
             try:
-                self.write(item, previous)
-                previous = item.state.value
+                self.write(*change)
                 if self.fault is not None:
                     log.warning("recording works again")
                     self.fault = None
@@ -167,6 +163,8 @@ class EventRecorder:
             (self.snapshots / relative).unlink(missing_ok=True)  # no picture without its row
             raise
         self.written += 1
+        for listener in self.listeners:
+            listener()
         return int(cursor.lastrowid)
 
     def prune(self) -> None:
@@ -255,5 +253,6 @@ class EventLog:
             (since,))
         return [(hour, int(passes or 0), int(stops or 0)) for hour, passes, stops in rows]
 
-    def counts(self) -> dict[str, int]:
-        return dict(self._read("SELECT state, COUNT(*) FROM events GROUP BY state"))
+    def counts(self, since: float = 0.0) -> dict[str, int]:
+        """Events by state since a time (all of them by default)."""
+        return dict(self._read("SELECT state, COUNT(*) FROM events WHERE ts >= ? GROUP BY state", (since,)))

@@ -16,13 +16,17 @@ import time  # noqa: E402
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Form, Request, WebSocket, WebSocketDisconnect  # noqa: E402
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response  # noqa: E402
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
 
+from kiosk.live.pipeline import DISCONNECTED  # noqa: E402
+from kiosk.types import Published  # noqa: E402
 from kiosk.web.auth import SESSION_COOKIE, AdminAuth  # noqa: E402
 from kiosk.web.pages import KIOSK_CSS, LIVE_CSS, THEME, admin_page, kiosk_page  # noqa: E402
 from kiosk.web.prometheus import registry_for  # noqa: E402
 from kiosk.web.service import KioskService  # noqa: E402
+from kiosk.web.sounds import NAME as SOUND_NAME  # noqa: E402
+from kiosk.web.sounds import sounds_dir  # noqa: E402
 
 LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
 # Gradio's upload route of the kiosk app (mounted at /): that page has nothing to upload, so nobody may
@@ -127,6 +131,14 @@ def create_app(service: KioskService) -> FastAPI:
         return Response(body, media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="mask-kiosk-events.csv"'})
 
+    sounds = sounds_dir(config)
+
+    @app.get("/sounds/{name}")
+    def sound(name: str) -> Response:
+        if not SOUND_NAME.match(name) or not (sounds / name).is_file():
+            return JSONResponse({"detail": "no such sound (made by `mask-kiosk models build`)"}, status_code=404)
+        return FileResponse(sounds / name, media_type="audio/wav", headers={"Cache-Control": "max-age=3600"})
+
     @app.websocket("/ws/live")
     async def live(socket: WebSocket) -> None:
         if client_of(socket) not in LOCAL_CLIENTS and not (
@@ -153,6 +165,18 @@ async def _until_closed(socket: WebSocket) -> None:
         pass
 
 
+def screen_status(service: KioskService, latest: Published | None) -> dict:
+    """What the screen shows besides the picture: the gate state with the people and the reason it is about (for
+    the once-per-person sound), language, sound settings, today's counts and the privacy notice."""
+    config = service.current()
+    state = service.pipeline.state
+    current = latest is not None and state != DISCONNECTED and latest.state.value == state
+    return {"state": state, "lang": config.display.language,
+            "people": list(latest.people) if current else [], "reason": latest.reason if current else None,
+            "sound": {"on": config.sound.enabled, "volume": config.sound.volume},
+            "counts": service.counts.today(), "notice": config.display.notice}
+
+
 async def stream_live(socket: WebSocket, service: KioskService) -> None:
     """Sends each newly published JPEG once, and the gate state whenever it changes; a slow viewer skips frames.
     Ends as soon as the viewer leaves, even while nothing is being sent (camera disconnected)."""
@@ -166,12 +190,13 @@ async def stream_live(socket: WebSocket, service: KioskService) -> None:
     try:
         while not closed.done():
             wake.clear()  # before looking, so a frame published meanwhile still wakes us
-            status = {"state": service.pipeline.state, "lang": service.language}
+            latest = broadcast.latest()
+            status = screen_status(service, latest)
             if status != sent_status:
                 await socket.send_text(json.dumps(status))
                 sent_status = status
-            latest = broadcast.latest()
-            if latest is not None and latest.sequence > sent_sequence:
+            # no picture while the camera is lost: a frozen face must not stay on a public screen
+            if latest is not None and latest.sequence > sent_sequence and status["state"] != DISCONNECTED:
                 sent_sequence = latest.sequence
                 await socket.send_bytes(latest.jpeg)
                 continue

@@ -1,6 +1,7 @@
 """The two Gradio pages: the fullscreen kiosk screen and the admin page. They read the service; they own nothing."""
 from __future__ import annotations
 
+import html
 import sqlite3
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from pydantic.fields import FieldInfo
 
 from kiosk.config import Config, ConfigError
 from kiosk.vision.image_input import UnreadableImage
-from kiosk.web.service import EDITABLE, FORM, NEEDS_RESTART, KioskService
+from kiosk.web.service import EDITABLE, FORM, NEEDS_RESTART, SECRETS, KioskService
 
 WEB_DIR = Path(__file__).parent
 LIVE_JS = (WEB_DIR / "live.js").read_text(encoding="utf-8")
@@ -25,6 +26,7 @@ LIVE_HTML = """
 <div class="{wrapper}">
   <div class="video-area"><canvas class="live-video" width="640" height="480"></canvas></div>
   <div class="gate-banner state-DISCONNECTED"><div class="gate-title"></div><div class="gate-detail"></div></div>
+  <div class="screen-footer"><span class="gate-counts"></span><span class="privacy-notice"></span></div>
 </div>
 """
 
@@ -48,8 +50,8 @@ def admin_page(service: KioskService) -> gr.Blocks:
                 with gr.Column(scale=3):
                     live_view("admin-live")
                 with gr.Column(scale=2):
-                    metrics = gr.JSON(label="pipeline (updates every second)")
-            gr.Timer(1.0).tick(service.pipeline.snapshot, outputs=metrics, queue=False, api_visibility="private")
+                    cards = gr.HTML(status_cards(service), elem_classes="status-cards")
+            gr.Timer(1.0).tick(lambda: status_cards(service), outputs=cards, queue=False, api_visibility="private")
         with gr.Tab("Device and models"):
             gr.Markdown("\n".join(f"- {line}" for line in service.setup_lines))
         with gr.Tab("Settings"):
@@ -62,6 +64,60 @@ def admin_page(service: KioskService) -> gr.Blocks:
     page.queue(default_concurrency_limit=service.config.web.photo_workers,
                max_size=service.config.web.photo_queue)
     return page
+
+
+def _card(title: str, value: str, detail: str = "", tone: str = "") -> str:
+    return (f'<div class="card {tone}"><div class="card-title">{html.escape(title)}</div>'
+            f'<div class="card-value">{html.escape(value)}</div>'
+            f'<div class="card-detail">{html.escape(detail)}</div></div>')
+
+
+def _output_card(service: KioskService) -> str:
+    gate = service.outputs.status()["gate"]
+    if gate["mode"] == "off":
+        return _card("gate output", "off", "gate.mode in Settings")
+    failing = [o for o in gate["outputs"] if o["last_error"]]
+    detail = "; ".join(f"{o['backend']}: {o['sent']} sent, {o['failures']} failed" +
+                       (f" ({o['last_error']})" if o["last_error"] else "")
+                       for o in gate["outputs"]) or "no backend set"
+    value = f"{gate['mode']}: {'released' if gate['released'] else 'held'}"
+    if gate["fault"]:
+        detail = f"fail state ({gate['fault']}); " + detail
+    return _card("gate output", value, detail, "bad" if failing or gate["fault"] else "")
+
+
+def _mqtt_card(service: KioskService) -> str:
+    mqtt = service.outputs.status()["mqtt"]
+    if mqtt is None:
+        return _card("MQTT", "off", "mqtt.host in Settings")
+    detail = f"{mqtt['broker']}; {mqtt['sent_events']} events sent, {mqtt['unsent_events']} waiting"
+    if mqtt["last_error"]:
+        detail += f" ({mqtt['last_error']})"
+    return _card("MQTT", "connected" if mqtt["connected"] else "not connected", detail,
+                 "" if mqtt["connected"] else "bad")
+
+
+def status_cards(service: KioskService) -> str:
+    """The Live tab's cards: the gate, the pipeline, today's counts, recording and the outputs."""
+    snapshot = service.pipeline.snapshot()
+    today = service.counts.today()
+    compliance = "–" if today["compliance"] is None else f"{today['compliance'] * 100:.0f}%"
+    healthy, reason = service.pipeline.health()
+    recording = service.recording()
+    cards = [
+        _card("gate", snapshot["state"], "healthy" if healthy else reason, f"state-{snapshot['state']}"),
+        _card("passed today", str(today["passed"])),
+        _card("stopped today", str(today["stopped"])),
+        _card("masked", compliance, "passed / (passed + stopped)"),
+        _card("frames", f"{snapshot['processed_fps']:.1f} fps",
+              f"camera {snapshot['capture_fps']:.1f} fps; latency p50 {snapshot['latency_ms']['p50']:.0f} ms, "
+              f"p95 {snapshot['latency_ms']['p95']:.0f} ms"),
+        _card("recording", recording.split(":")[0], recording if recording.startswith("failed") else "",
+              "bad" if recording.startswith("failed") else ""),
+        _output_card(service),
+        _mqtt_card(service),
+    ]
+    return '<div class="cards">' + "".join(cards) + "</div>"
 
 
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
@@ -89,6 +145,8 @@ def settings_component(section: str, key: str) -> gr.components.Component:
     if info.annotation in (int, float):
         return gr.Number(label=label, info=help_text, minimum=bound.get("ge"), maximum=bound.get("le"),
                          precision=0 if info.annotation is int else None)
+    if (section, key) in SECRETS:
+        return gr.Textbox(label=label, info=help_text + " (left empty: unchanged)", type="password")
     return gr.Textbox(label=label, info=help_text)
 
 
@@ -104,12 +162,14 @@ def readable(error: ConfigError) -> str:
 def settings_form(service: KioskService, page: gr.Blocks) -> None:
     fields: dict[str, gr.components.Component] = {}
     override = gr.Markdown()
-    with gr.Row():
-        for heading, pairs in FORM.items():
-            with gr.Column():
-                gr.Markdown(f"**{heading}**")
-                for section, key in pairs:
-                    fields[f"{section}.{key}"] = settings_component(section, key)
+    headings = list(FORM)
+    for row in range(0, len(headings), 3):
+        with gr.Row():
+            for heading in headings[row:row + 3]:
+                with gr.Column():
+                    gr.Markdown(f"**{heading}**")
+                    for section, key in FORM[heading]:
+                        fields[f"{section}.{key}"] = settings_component(section, key)
     save = gr.Button("Save settings", variant="primary")
     result = gr.Markdown()
     names = list(fields)

@@ -40,6 +40,11 @@ class KioskCollector:
         yield CounterMetricFamily("mask_kiosk_published_frames", "Frames published", value=snapshot["published_frames"])
         yield CounterMetricFamily("mask_kiosk_dropped_frames", "Camera frames dropped as stale",
                                   value=snapshot["dropped_frames"])
+        today = self.service.counts.today()
+        for key in ("passed", "stopped"):
+            yield GaugeMetricFamily(f"mask_kiosk_today_{key}", f"People {key} today (local day, survives restarts)",
+                                    value=today[key])
+        yield from self._outputs()
         if self.service.events is not None:
             yield GaugeMetricFamily("mask_kiosk_recording_ok", "1 while events are being recorded",
                                     value=float(self.service.recorder.fault is None))
@@ -56,6 +61,36 @@ class KioskCollector:
             yield events
             yield CounterMetricFamily("mask_kiosk_violations", "Recorded STOP events",
                                       value=counts.get(GateState.STOP.value, 0))
+
+
+    def _outputs(self):
+        status = self.service.outputs.status()
+        gate = status["gate"]
+        if gate["mode"] != "off":
+            yield GaugeMetricFamily("mask_kiosk_gate_released", "1 while the gate output is released",
+                                    value=float(gate["released"]))
+            yield GaugeMetricFamily("mask_kiosk_gate_fail_state", "1 while the gate output is at its fail state",
+                                    value=float(gate["fault"] is not None))
+            sent = CounterMetricFamily("mask_kiosk_gate_commands", "Gate commands carried out", labels=["backend"])
+            failed = CounterMetricFamily("mask_kiosk_gate_output_failures", "Gate commands a backend failed",
+                                         labels=["backend"])
+            for output in gate["outputs"]:
+                sent.add_metric([output["backend"]], output["sent"])
+                failed.add_metric([output["backend"]], output["failures"])
+            yield sent
+            yield failed
+        mqtt = status["mqtt"]
+        if mqtt is not None:
+            yield GaugeMetricFamily("mask_kiosk_mqtt_connected", "1 while connected to the MQTT broker",
+                                    value=float(mqtt["connected"]))
+            yield CounterMetricFamily("mask_kiosk_mqtt_events_sent", "Events acknowledged by the broker",
+                                      value=mqtt["sent_events"])
+            if mqtt["unsent_events"] is not None:
+                yield GaugeMetricFamily("mask_kiosk_mqtt_unsent_events", "Recorded events not yet sent to the broker",
+                                        value=mqtt["unsent_events"])
+            yield CounterMetricFamily("mask_kiosk_mqtt_events_skipped",
+                                      "Events skipped unsent: more than mqtt.queue_max waited",
+                                      value=mqtt["skipped_events"])
 
 
 def registry_for(service: KioskService) -> CollectorRegistry:

@@ -10,7 +10,10 @@ from typing import Any
 from kiosk.vision.analyzer import build_analyzer, describe_setup
 from kiosk.live.assembly import build_pipeline, camera_settings, image_limits
 from kiosk.config import Config, ConfigError, load_config, save_settings
+from kiosk.outputs.assembly import Outputs
+from kiosk.record.counters import DailyCounts
 from kiosk.record.events import EventLog, EventRecorder
+from kiosk.types import on_changes
 from kiosk.web.photo_check import PhotoChecker
 from kiosk.live.pipeline import LivePipeline
 
@@ -24,9 +27,17 @@ FORM = {
                           ("runtime", "device")),
     "Screen": (("display", "max_width"), ("display", "max_height"), ("display", "jpeg_quality"),
                ("display", "language")),
+    "Gate output": tuple(("gate", key) for key in ("mode", "pulse_ms", "fail_state", "serial_port", "serial_channel",
+                                                   "gpio_chip", "gpio_line", "gpio_active_low", "webhook_url")),
+    "MQTT": tuple(("mqtt", key) for key in ("host", "port", "username", "password", "tls", "topic_prefix",
+                                            "device_id", "snapshots", "discovery")),
+    "Sound and privacy": (("sound", "enabled"), ("sound", "volume"), ("display", "notice"), ("record", "blur_faces"),
+                          ("record", "retention_days")),
 }
 EDITABLE = tuple(pair for pairs in FORM.values() for pair in pairs)
 NEEDS_RESTART = {("runtime", "device")}
+# never sent back to the page; left empty in the form, they stay as saved
+SECRETS = {("mqtt", "password")}
 
 
 def _stamp(*paths: Path) -> tuple[float | None, ...]:
@@ -55,6 +66,9 @@ class KioskService:
             self.events: EventLog | None = EventLog(self.recorder.db_path, self.recorder.snapshots)
         else:
             self.events = None
+        self.counts = DailyCounts(self.events)
+        pipeline.broadcast.subscribe(on_changes(self.counts.observe))
+        self.outputs = Outputs(config, pipeline, self.counts, self.recorder)
 
     @classmethod
     def start(cls, config: Config, source: str | None = None) -> "KioskService":
@@ -65,6 +79,7 @@ class KioskService:
         return service
 
     def stop(self) -> None:
+        self.outputs.stop()  # first: the gate goes to its fail state while the rest shuts down
         self.pipeline.stop()
         if self.recorder is not None:
             self.recorder.stop()
@@ -74,10 +89,6 @@ class KioskService:
         if self.recorder is None:
             return "off"
         return "ok" if self.recorder.fault is None else f"failed: {self.recorder.fault}"
-
-    @property
-    def language(self) -> str:
-        return self.config.display.language
 
     def current(self) -> Config:
         """The config as saved now: re-read when the config file or settings.toml changed on disk (another
@@ -95,7 +106,8 @@ class KioskService:
     def settings(self) -> dict[str, Any]:
         """The form's values as saved now; the camera source shows a --source override while it is in force."""
         config = self.current()
-        values = {f"{section}.{key}": getattr(getattr(config, section), key) for section, key in EDITABLE}
+        values = {f"{section}.{key}": "" if (section, key) in SECRETS else getattr(getattr(config, section), key)
+                  for section, key in EDITABLE}
         if self.source_override is not None:
             values["camera.source"] = self.source_override
         return values
@@ -109,7 +121,7 @@ class KioskService:
             section, key = dotted.split(".", 1)
             if (section, key) not in EDITABLE:
                 raise ConfigError(f"{dotted}: not editable from the admin page")
-            if shown[dotted] != value:
+            if shown[dotted] != value and not ((section, key) in SECRETS and value == ""):
                 grouped.setdefault(section, {})[key] = value
         if not grouped:
             return "No changes."
@@ -134,3 +146,8 @@ class KioskService:
                                        display=new.display,
                                        camera=camera if camera != self.pipeline.source.settings else None)
         self.photos.display_size = (new.display.max_width, new.display.max_height)
+        if self.recorder is not None:
+            self.recorder.settings = new.record  # read by the writer per event: blur and retention apply at once
+        if (new.gate, new.mqtt) != self.outputs.sections:  # outputs sit off the pipeline: rebuilt at once
+            self.outputs.stop()
+            self.outputs = Outputs(new, self.pipeline, self.counts, self.recorder)

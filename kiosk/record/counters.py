@@ -1,0 +1,57 @@
+"""Today's counts of people passed and stopped, for the kiosk screen, the admin page, /metrics and MQTT.
+
+Counted from the gate's state changes as they happen (so a recording fault does not stop the count), started
+from the record at start-up so a restart keeps the day's figures, and reset at local midnight.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import sqlite3
+import threading
+
+from kiosk.record.events import EventLog
+from kiosk.types import GateState, Published
+
+log = logging.getLogger(__name__)
+
+
+def local_midnight(now: datetime.datetime | None = None) -> datetime.datetime:
+    now = now or datetime.datetime.now().astimezone()
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class DailyCounts:
+    def __init__(self, events: EventLog | None = None):
+        self._lock = threading.Lock()
+        self._day = local_midnight()
+        self._passed = self._stopped = 0
+        if events is not None:
+            try:
+                counts = events.counts(self._day.timestamp())
+                self._passed, self._stopped = counts.get("PASS", 0), counts.get("STOP", 0)
+            except sqlite3.Error as error:  # no record yet, or unreadable: count from zero
+                log.info("today's counts start from zero (%s)", error)
+
+    def observe(self, item: Published, previous: str) -> None:
+        """A state change (via kiosk.types.on_changes, on the publishing thread)."""
+        with self._lock:
+            self._roll_over()
+            if item.state == GateState.PASS:
+                self._passed += 1
+            elif item.state == GateState.STOP:
+                self._stopped += 1
+
+    def _roll_over(self) -> None:
+        today = local_midnight()
+        if today != self._day:
+            self._day, self._passed, self._stopped = today, 0, 0
+
+    def today(self) -> dict:
+        """{"date", "passed", "stopped", "compliance"}: compliance is passed / (passed + stopped), None before
+        anyone came."""
+        with self._lock:
+            self._roll_over()
+            total = self._passed + self._stopped
+            return {"date": self._day.date().isoformat(), "passed": self._passed, "stopped": self._stopped,
+                    "compliance": round(self._passed / total, 4) if total else None}

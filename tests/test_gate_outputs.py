@@ -1,0 +1,200 @@
+"""The gate output with the real pipeline: a USB serial relay on a pseudo-terminal pair, an HTTP webhook on a
+local server, a GPIO line where the kernel offers a simulated chip. Each through the same assembly as the kiosk."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.bench.samples import frame_with_face, grace_hopper
+from kiosk.bench.sim_camera import SimulatedIPCamera
+from kiosk.live.assembly import build_pipeline
+from kiosk.live.pipeline import DISCONNECTED
+from kiosk.outputs.assembly import Outputs
+from kiosk.outputs.relays import lcus_frame
+from kiosk.record.counters import DailyCounts
+from waiting import wait_until
+
+ON, OFF = lcus_frame(1, True), lcus_frame(1, False)
+PULSE_MS = 400
+
+
+def jpeg(face: np.ndarray) -> bytes:
+    """A camera frame of the one size the stream has, with this portrait in it."""
+    return cv2.imencode(".jpg", frame_with_face(640, 480, face))[1].tobytes()
+
+
+class RelayBoard:
+    """The board's side of a pseudo-terminal pair: every 4-byte command with the time it arrived."""
+
+    def __init__(self):
+        self.master, slave = os.openpty()
+        self.port = os.ttyname(slave)
+        self.frames: list[tuple[float, bytes]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                buffer += os.read(self.master, 64)
+            except OSError:
+                return
+            while len(buffer) >= 4:
+                self.frames.append((time.monotonic(), buffer[:4]))
+                buffer = buffer[4:]
+
+    def commands(self) -> list[bytes]:
+        return [frame for _, frame in self.frames]
+
+
+@pytest.fixture
+def camera():
+    empty = np.full((480, 640, 3), 90, np.uint8)
+    camera = SimulatedIPCamera(empty).plug()
+    yield camera
+    camera.unplug()
+
+
+def running(config, camera, gate: dict):
+    pipeline = build_pipeline(config, camera.url).start()
+    outputs = Outputs(config.replaced(gate=gate), pipeline, DailyCounts(), None)
+    return pipeline, outputs
+
+
+def test_lcus_frames_are_the_boards_protocol():
+    assert ON == bytes.fromhex("A00101A2") and OFF == bytes.fromhex("A00100A1")
+    assert lcus_frame(2, True) == bytes.fromhex("A00201A3")
+
+
+def test_serial_relay_pulses_on_pass_and_goes_to_the_fail_state_when_the_camera_is_unplugged(
+        config, camera, masked_portrait):
+    board = RelayBoard()
+    pipeline, outputs = running(config, camera, {"mode": "hard", "pulse_ms": PULSE_MS, "fail_state": "open",
+                                                 "serial_port": board.port})
+    try:
+        wait_until(lambda: pipeline.health()[0] and board.commands()[-1:] == [OFF], 20, "a healthy kiosk holding")
+        camera.jpeg = jpeg(masked_portrait)
+        wait_until(lambda: ON in board.commands(), 20, "the release on PASS")
+        wait_until(lambda: board.commands()[-1] == OFF, 5, "the end of the pulse")
+        (on_at, _), (off_at, _) = board.frames[-2:]
+        assert abs((off_at - on_at) * 1000 - PULSE_MS) <= 50, f"pulse {(off_at - on_at) * 1000:.0f} ms"
+        assert pipeline.decision.state.value == "PASS"
+
+        before = len(board.frames)
+        camera.unplug()
+        wait_until(lambda: pipeline.state == DISCONNECTED, 10)
+        wait_until(lambda: board.commands()[before:] == [ON], 5, "fail state open")
+        assert "camera" in outputs.gate.status()["fault"]
+        camera.plug()
+        wait_until(lambda: board.commands()[-1] == OFF and outputs.gate.status()["fault"] is None, 20,
+                   "back to normal by itself")
+    finally:
+        outputs.stop()
+        pipeline.stop()
+    assert board.commands()[-1] == ON  # stopping the service leaves the output at fail_state (open here)
+    assert outputs.gate.status()["outputs"][0]["failures"] == 0
+
+
+class WebhookServer:
+    """Answers 500 to the first request and 200 after; hangs while `hang` is set."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        self.answers: list[int] = []
+        self.hang = threading.Event()
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if server.hang.is_set():
+                    server.release.wait(60)
+                status = 500 if not server.answers else 200
+                server.bodies.append(body)
+                server.answers.append(status)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/gate"
+
+    def close(self) -> None:
+        self.release.set()
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def test_webhook_retries_after_a_500_and_a_hanging_webhook_never_stalls_the_pipeline(config, camera):
+    webhook = WebhookServer()
+    pipeline, outputs = running(config, camera, {"mode": "soft", "webhook_url": webhook.url,
+                                                 "webhook_timeout_s": 30.0, "webhook_retries": 2})
+    try:
+        wait_until(lambda: len(webhook.answers) >= 2, 10, "the first command and its retry")
+        assert webhook.answers[:2] == [500, 200]
+        assert webhook.bodies[0] == webhook.bodies[1]  # the same command again
+        first = webhook.bodies[0]
+        assert first["mode"] == "soft" and first["released"] is True  # soft mode never holds the door
+        assert first["reason"] == "start" and first["device_id"] == "kiosk-1"
+
+        webhook.hang.set()
+        camera.jpeg = jpeg(grace_hopper())  # a bare face: STOP, posted to a webhook that does not answer
+        wait_until(lambda: pipeline.decision.state.value == "STOP", 20)
+        published = pipeline.metrics.published
+        wait_until(lambda: pipeline.metrics.published >= published + 30, 10, "frames published while it hangs")
+        assert pipeline.health()[0]
+        webhook.release.set()
+        wait_until(lambda: any(body["reason"] == "STOP" for body in webhook.bodies), 10)
+        assert outputs.gate.status()["outputs"][0]["last_error"] is None
+    finally:
+        outputs.stop()
+        pipeline.stop()
+        webhook.close()
+
+
+def simulated_gpio_chip() -> str | None:
+    """A gpio-sim or gpio-mockup chip, if the kernel has one."""
+    try:
+        import gpiod
+    except ImportError:
+        return None
+    for path in sorted(glob.glob("/dev/gpiochip*")):
+        try:
+            with gpiod.Chip(path) as chip:
+                if chip.get_info().label.startswith(("gpio-sim", "gpio-mockup")):
+                    return path
+        except OSError:
+            continue
+    return None
+
+
+def test_gpio_line_follows_the_gate(config, camera, masked_portrait):
+    chip = simulated_gpio_chip()
+    if chip is None:
+        pytest.skip("no gpio-sim or gpio-mockup chip on this machine (a kernel with CONFIG_GPIO_SIM or "
+                    "CONFIG_GPIO_MOCKUP and root: modprobe gpio-mockup gpio_mockup_ranges=-1,8)")
+    from gpiod.line import Value
+    pipeline, outputs = running(config, camera, {"mode": "hard", "pulse_ms": 2000, "gpio_chip": chip, "gpio_line": 3})
+    relay = outputs.gate.workers[0].backend
+    try:
+        wait_until(lambda: relay._request is not None and pipeline.health()[0], 20)
+        assert relay._request.get_value(3) == Value.INACTIVE
+        camera.jpeg = jpeg(masked_portrait)
+        wait_until(lambda: relay._request.get_value(3) == Value.ACTIVE, 20, "released on PASS")
+    finally:
+        outputs.stop()
+        pipeline.stop()
