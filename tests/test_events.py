@@ -1,3 +1,4 @@
+import datetime
 import os
 import signal
 import sqlite3
@@ -156,13 +157,30 @@ def test_prune_removes_snapshots_without_a_row(tmp_path):
 def test_todays_counts_survive_a_restart_from_the_record_and_count_new_changes(tmp_path):
     from kiosk.record.counters import DailyCounts, local_midnight
     recorder = EventRecorder(tmp_path, RecordConfig())
-    since_midnight = time.time() - local_midnight().timestamp()
+    since_midnight = time.time() - local_midnight()
     recorder.write(published(0, GateState.STOP, age_s=since_midnight + 3600), None)  # yesterday: not today's
     for sequence, state in enumerate([GateState.PASS, GateState.STOP, GateState.PASS, GateState.NO_FACE], 1):
         recorder.write(published(sequence, state, age_s=min(60.0, since_midnight / 2)), None)
     counts = DailyCounts(EventLog(recorder.db_path, recorder.snapshots))  # as after a restart
-    assert counts.today() == {"date": local_midnight().date().isoformat(), "passed": 2, "stopped": 1,
+    assert counts.today() == {"date": datetime.date.today().isoformat(), "passed": 2, "stopped": 1,
                               "compliance": round(2 / 3, 4)}
     counts.observe(published(9, GateState.STOP), "CHECKING")
     assert counts.today()["stopped"] == 2
     assert DailyCounts(EventLog(tmp_path / "absent.sqlite3", tmp_path)).today()["passed"] == 0
+
+
+def test_event_ids_only_grow_even_in_a_record_made_before_autoincrement(tmp_path):
+    from kiosk.record.events import connect
+    path = tmp_path / "events.sqlite3"
+    with sqlite3.connect(path) as old:  # the table as earlier versions made it
+        old.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, ts REAL NOT NULL, state TEXT NOT NULL, previous "
+                    "TEXT, faces INTEGER NOT NULL, masked INTEGER NOT NULL, unmasked INTEGER NOT NULL, incorrect "
+                    "INTEGER NOT NULL, snapshot TEXT)")
+        old.executemany("INSERT INTO events VALUES (?, 1.0, 'STOP', NULL, 1, 0, 1, 0, NULL)", [(5,), (9,)])
+    db = connect(path)
+    assert [row[0] for row in db.execute("SELECT id FROM events")] == [5, 9]
+    with db:
+        db.execute("DELETE FROM events")  # retention pruned everything
+        db.execute("INSERT INTO events (ts, state, faces, masked, unmasked, incorrect) VALUES (2.0, 'PASS', 1, 1, 0, 0)")
+    assert db.execute("SELECT id FROM events").fetchone()[0] == 10
+    db.close()

@@ -79,6 +79,7 @@ def test_serial_relay_pulses_on_pass_and_goes_to_the_fail_state_when_the_camera_
     board = RelayBoard()
     pipeline, outputs = running(config, camera, {"mode": "hard", "pulse_ms": PULSE_MS, "fail_state": "open",
                                                  "serial_port": board.port})
+    gate = outputs.gate
     try:
         wait_until(lambda: pipeline.health()[0] and board.commands()[-1:] == [OFF], 20, "a healthy kiosk holding")
         camera.jpeg = jpeg(masked_portrait)
@@ -92,15 +93,15 @@ def test_serial_relay_pulses_on_pass_and_goes_to_the_fail_state_when_the_camera_
         camera.unplug()
         wait_until(lambda: pipeline.state == DISCONNECTED, 10)
         wait_until(lambda: board.commands()[before:] == [ON], 5, "fail state open")
-        assert "camera" in outputs.gate.status()["fault"]
+        assert "camera" in gate.status()["fault"]
         camera.plug()
-        wait_until(lambda: board.commands()[-1] == OFF and outputs.gate.status()["fault"] is None, 20,
+        wait_until(lambda: board.commands()[-1] == OFF and gate.status()["fault"] is None, 20,
                    "back to normal by itself")
     finally:
         outputs.stop()
         pipeline.stop()
     assert board.commands()[-1] == ON  # stopping the service leaves the output at fail_state (open here)
-    assert outputs.gate.status()["outputs"][0]["failures"] == 0
+    assert gate.status()["outputs"][0]["failures"] == 0
 
 
 class WebhookServer:

@@ -1,6 +1,7 @@
 """SIGTERM ends the kiosk within seconds, whatever its clients hold open."""
 import http.client
 import signal
+import socket
 import time
 
 import pytest
@@ -52,3 +53,23 @@ def test_sigterm_with_a_disconnected_camera_and_an_open_kiosk_page(server):
         assert '"DISCONNECTED"' in live.recv(timeout=10)
         took = stop_time(server)
     assert took < STOP_WITHIN_S, f"exit took {took:.1f} s"
+
+
+def test_sigterm_while_the_webhook_hangs_and_the_broker_never_answers(tmp_path):
+    """Outputs that cannot finish: a webhook that takes the connection and never replies, an MQTT broker that
+    takes the connection and never says CONNACK. The kiosk still ends in seconds."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the kernel's backlog; nobody ever reads or answers
+    port = silent.getsockname()[1]
+    kiosk = KioskServer(tmp_path, tmp_path / "unplugged.avi", settings={
+        "gate": {"mode": "hard", "webhook_url": f"http://127.0.0.1:{port}/gate", "webhook_timeout_s": 30.0},
+        "mqtt": {"host": "127.0.0.1", "port": port}})
+    try:
+        kiosk.start()
+        took = stop_time(kiosk)
+    finally:
+        kiosk.stop()
+        silent.close()
+    assert took < STOP_WITHIN_S, f"exit took {took:.1f} s"
+    assert kiosk.process.returncode == 0

@@ -99,19 +99,18 @@ def moving_face_video(path: Path, width: int, height: int, fps: float, seconds: 
 
 
 class _BenchOutputs:
-    """The record, a serial relay (on a pseudo-terminal, drained) and MQTT to a local Mosquitto, as a kiosk with
-    every output on would run them."""
+    """The kiosk's own service with every output on: the record, a serial relay (on a pseudo-terminal, drained)
+    and MQTT to a local Mosquitto."""
 
     def __init__(self, config: Config, folder: Path):
         from kiosk.bench.broker import LocalBroker
-        self.folder = folder
         self.broker = LocalBroker(folder / "broker").start()
         self.master, slave = os.openpty()
         threading.Thread(target=self._drain, daemon=True).start()
         self.config = config.replaced(gate={"mode": "hard", "pulse_ms": 300, "serial_port": os.ttyname(slave)},
                                       mqtt={"host": "127.0.0.1", "port": self.broker.port},
                                       runtime={"state_dir": str(folder / "state")})
-        self.outputs = self.recorder = None
+        self.service = None
 
     def _drain(self) -> None:
         with contextlib.suppress(OSError):
@@ -119,25 +118,17 @@ class _BenchOutputs:
                 pass
 
     def attach(self, pipeline) -> None:
-        from kiosk.outputs.assembly import Outputs
-        from kiosk.record.counters import DailyCounts
-        from kiosk.record.events import EventRecorder
-        from kiosk.types import on_changes
-        self.recorder = EventRecorder(self.config.state_dir(), self.config.record).start()
-        pipeline.broadcast.subscribe(self.recorder.observe)
-        counts = DailyCounts()
-        pipeline.broadcast.subscribe(on_changes(counts.observe))
-        self.outputs = Outputs(self.config, pipeline, counts, self.recorder)
+        from kiosk.web.service import KioskService
+        self.service = KioskService(self.config, pipeline)
 
-    def report(self) -> str:
-        status = self.outputs.status()
+    def detach(self) -> str:
+        """Stops the service (and with it the pipeline); returns what the outputs did."""
+        status = self.service.outputs.status()
         relay = status["gate"]["outputs"][0]
-        return (f"outputs: {self.recorder.written} events recorded, {status['mqtt']['sent_events']} sent over MQTT, "
+        written = self.service.recorder.written
+        self.service.stop()
+        return (f"outputs: {written} events recorded, {status['mqtt']['sent_events']} sent over MQTT, "
                 f"{relay['sent']} relay commands ({relay['failures']} failed)")
-
-    def detach(self) -> None:
-        self.outputs.stop()
-        self.recorder.stop()
 
     def close(self) -> None:
         self.broker.stop()
@@ -174,9 +165,9 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
             snapshot = pipeline.snapshot()
             processed = pipeline.metrics.processed_frames - processed_before
             if attach:
-                print(outputs.report())
-                outputs.detach()
-            pipeline.stop()
+                print(outputs.detach())
+            else:
+                pipeline.stop()
             cpu = (cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime) / wall
             print(f"{name}: processed {processed / wall:5.1f} fps (camera {snapshot['capture_fps']:.1f}), "
                   f"capture->published p50 {snapshot['latency_ms']['p50']:.1f} ms p95 {snapshot['latency_ms']['p95']:.1f} ms, "

@@ -17,11 +17,13 @@ from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from kiosk.config.gate import GateConfig
+from kiosk.record.events import one_line
 from kiosk.types import GateState, Published
 
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 0.1
+MAX_LATE_S = 10.0   # a command still queued this long after it was given is dropped: no door opens minutes late
 STOP_FLUSH_S = 1.5  # the "stopping" command's time to reach the outputs; SIGTERM must end the process in seconds
 
 
@@ -52,6 +54,7 @@ class OutputWorker:
         self.backend = backend
         self.sent = 0
         self.failures = 0
+        self.expired = 0    # dropped: still queued MAX_LATE_S after they were given (a slow webhook)
         self.last_error: str | None = None
         self._queue: queue.Queue[GateCommand | None] = queue.Queue(maxsize=256)
         self._thread = threading.Thread(target=self._run, name=f"gate-{backend.name}", daemon=True)
@@ -65,6 +68,9 @@ class OutputWorker:
 
     def _run(self) -> None:
         while (command := self._queue.get()) is not None:
+            if time.time() - command.time > MAX_LATE_S:
+                self.expired += 1
+                continue
             try:
                 self.backend.send(command)
                 self.sent += 1
@@ -73,7 +79,7 @@ class OutputWorker:
                 self.last_error = None
             except Exception as error:  # noqa: BLE001 - a backend fault must never reach the kiosk
                 self.failures += 1
-                reason = " ".join(f"{type(error).__name__}: {error}".split())
+                reason = one_line(error)
                 if reason != self.last_error:
                     log.error("gate output %s failed (%s); the kiosk goes on", self.backend.name, reason)
                 self.last_error = reason
@@ -95,7 +101,7 @@ class OutputWorker:
 
     def status(self) -> dict:
         return {"backend": self.backend.name, "sent": self.sent, "failures": self.failures,
-                "last_error": self.last_error}
+                "expired": self.expired, "last_error": self.last_error}
 
 
 class GateController:

@@ -12,6 +12,7 @@ only when the broker acknowledged it, and never handed to the client twice. Reco
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import json
 import logging
@@ -52,7 +53,9 @@ class MqttReporter:
         self.last_error: str | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._announce = False   # set on each connect: availability, discovery, state and counters again
+        self._connects = 0            # counted by paho's thread; each new one: availability, state, counters again
+        self._acked: set[int] = set()  # message ids the broker acknowledged (paho keeps an error code on a message
+        self._acked_lock = threading.Lock()  # queued while offline even after resending it, so acks are counted here)
         self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
 
@@ -67,6 +70,7 @@ class MqttReporter:
         client.reconnect_delay_set(1, 30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
         return client
 
     # paho's network thread: store and wake, nothing more
@@ -76,9 +80,13 @@ class MqttReporter:
             return
         log.info("MQTT connected to %s:%d", self.settings.host, self.settings.port)
         self.last_error = None
-        self._announce = True
+        self._connects += 1
         self.connected.set()
         self._wake.set()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._acked_lock:
+            self._acked.add(mid)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         if self.connected.is_set() and not self._stop.is_set():
@@ -102,33 +110,36 @@ class MqttReporter:
         self._wake.set()
 
     def stop(self, timeout: float = 1.0) -> None:
-        """Says "offline" (retained) and disconnects cleanly, so the broker does not send the will."""
+        """Says "offline" (retained) and disconnects cleanly, so the broker does not send the will; gives up after
+        about 3 x timeout (a broker that does not answer, a connect still in progress)."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
         if self.connected.is_set():
             info = self._client.publish(f"{self.base}/availability", "offline", qos=1, retain=True)
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout)
-            except (RuntimeError, ValueError):
-                pass
         self._client.disconnect()
-        self._client.loop_stop()
-        if self.outbox is not None:
+        # paho's loop_stop waits for its network thread without a limit (it may be inside a connect attempt)
+        stopper = threading.Thread(target=self._client.loop_stop, name="mqtt-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout)
+        if self.outbox is not None and not self._thread.is_alive():
             self.outbox.close()
 
     # -- reporter thread -------------------------------------------------------------------
     def _run(self) -> None:
         sent_state: str | None = None
         counters_due = 0.0
-        in_flight: tuple[int, paho.MQTTMessageInfo] | None = None   # one event at a time, in record order
+        announced = 0   # connects handled
+        in_flight: tuple[int, int] | None = None   # (event id, message id): one event at a time, in record order
         while not self._stop.is_set():
             self._wake.wait(LOOK_EVERY_S)
             self._wake.clear()
             if not self.connected.is_set():
                 continue
-            if self._announce:
-                self._announce, sent_state, counters_due = False, None, 0.0
+            if self._connects != announced:
+                announced, sent_state, counters_due = self._connects, None, 0.0
                 self._publish("availability", "online")
                 if self.settings.discovery:
                     self._discovery()
@@ -144,14 +155,22 @@ class MqttReporter:
     def _publish(self, topic: str, payload: str) -> paho.MQTTMessageInfo:
         return self._client.publish(f"{self.base}/{topic}", payload, qos=1, retain=topic != "event")
 
-    def _send_events(self, in_flight: tuple[int, paho.MQTTMessageInfo] | None):
+    def _acknowledged(self, mid: int) -> bool:
+        """Whether the broker acked this message; forgets the acks of everything else (retained topics)."""
+        with self._acked_lock:
+            acked = mid in self._acked
+            if acked or len(self._acked) > 1000:
+                self._acked.clear()
+            return acked
+
+    def _send_events(self, in_flight: tuple[int, int] | None) -> tuple[int, int] | None:
         """Sends what the outbox holds, in order; returns the event still waiting for the broker's ack."""
         if self.outbox is None:
             return None
         while not self._stop.is_set():
             if in_flight is not None:
-                event_id, info = in_flight
-                if not info.is_published():
+                event_id, mid = in_flight
+                if not self._acknowledged(mid):
                     return in_flight  # paho resends it after a reconnect; never published twice by us
                 self.outbox.sent(event_id)
                 self.sent_events += 1
@@ -164,11 +183,10 @@ class MqttReporter:
             if not pending or not self.connected.is_set():
                 return None
             row = pending[0]
-            in_flight = (row["id"], self._publish("event", json.dumps(self._event_json(row))))
-            try:
-                in_flight[1].wait_for_publish(1.0)
-            except (RuntimeError, ValueError):
-                return in_flight
+            info = self._publish("event", json.dumps(self._event_json(row)))
+            in_flight = (row["id"], info.mid)
+            with contextlib.suppress(RuntimeError, ValueError):  # not connected: paho sends it on reconnect
+                info.wait_for_publish(1.0)
         return in_flight
 
     def _event_json(self, row: dict) -> dict:

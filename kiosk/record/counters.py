@@ -9,6 +9,7 @@ import datetime
 import logging
 import sqlite3
 import threading
+import time
 
 from kiosk.record.events import EventLog
 from kiosk.types import GateState, Published
@@ -16,19 +17,19 @@ from kiosk.types import GateState, Published
 log = logging.getLogger(__name__)
 
 
-def local_midnight(now: datetime.datetime | None = None) -> datetime.datetime:
-    now = now or datetime.datetime.now().astimezone()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def local_midnight(day: datetime.date | None = None) -> float:
+    """The Unix time the local day began (mktime knows the day's own UTC offset, daylight saving or not)."""
+    return time.mktime((day or datetime.date.today()).timetuple())
 
 
 class DailyCounts:
     def __init__(self, events: EventLog | None = None):
         self._lock = threading.Lock()
-        self._day = local_midnight()
+        self._day = datetime.date.today()
         self._passed = self._stopped = 0
         if events is not None:
             try:
-                counts = events.counts(self._day.timestamp())
+                counts = events.counts(local_midnight(self._day))
                 self._passed, self._stopped = counts.get("PASS", 0), counts.get("STOP", 0)
             except sqlite3.Error as error:  # no record yet, or unreadable: count from zero
                 log.info("today's counts start from zero (%s)", error)
@@ -43,7 +44,7 @@ class DailyCounts:
                 self._stopped += 1
 
     def _roll_over(self) -> None:
-        today = local_midnight()
+        today = datetime.date.today()
         if today != self._day:
             self._day, self._passed, self._stopped = today, 0, 0
 
@@ -53,5 +54,5 @@ class DailyCounts:
         with self._lock:
             self._roll_over()
             total = self._passed + self._stopped
-            return {"date": self._day.date().isoformat(), "passed": self._passed, "stopped": self._stopped,
+            return {"date": self._day.isoformat(), "passed": self._passed, "stopped": self._stopped,
                     "compliance": round(self._passed / total, 4) if total else None}

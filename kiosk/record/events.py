@@ -28,9 +28,10 @@ from kiosk.types import Published, on_changes
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
+# AUTOINCREMENT: ids only grow, even after pruning empties the table (the MQTT outbox's cursor relies on it)
+EVENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts REAL NOT NULL,
     state TEXT NOT NULL,
     previous TEXT,
@@ -39,9 +40,8 @@ CREATE TABLE IF NOT EXISTS events (
     unmasked INTEGER NOT NULL,
     incorrect INTEGER NOT NULL,
     snapshot TEXT
-);
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-"""
+)"""
+EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)"
 COLUMNS = ("id", "ts", "state", "previous", "faces", "masked", "unmasked", "incorrect", "snapshot")
 PRUNE_EVERY_S = 60.0
 
@@ -50,7 +50,21 @@ def connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
-    connection.executescript(SCHEMA)
+    connection.execute("BEGIN IMMEDIATE")  # one writer sets up or migrates the schema at a time
+    try:
+        old = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
+        if old is not None and "AUTOINCREMENT" not in old[0].upper():  # a record made by an earlier version
+            connection.execute("ALTER TABLE events RENAME TO events_before_autoincrement")
+            connection.execute(EVENTS_TABLE)
+            connection.execute(f"INSERT INTO events SELECT {', '.join(COLUMNS)} FROM events_before_autoincrement")
+            connection.execute("DROP TABLE events_before_autoincrement")
+        connection.execute(EVENTS_TABLE)
+        connection.execute(EVENTS_INDEX)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        connection.close()
+        raise
     return connection
 
 

@@ -168,7 +168,7 @@ async def _until_closed(socket: WebSocket) -> None:
 def screen_status(service: KioskService, latest: Published | None) -> dict:
     """What the screen shows besides the picture: the gate state with the people and the reason it is about (for
     the once-per-person sound), language, sound settings, today's counts and the privacy notice."""
-    config = service.current()
+    config = service.config  # as last applied; never waits for a save in progress
     state = service.pipeline.state
     current = latest is not None and state != DISCONNECTED and latest.state.value == state
     return {"state": state, "lang": config.display.language,

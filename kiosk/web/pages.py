@@ -72,12 +72,11 @@ def _card(title: str, value: str, detail: str = "", tone: str = "") -> str:
             f'<div class="card-detail">{html.escape(detail)}</div></div>')
 
 
-def _output_card(service: KioskService) -> str:
-    gate = service.outputs.status()["gate"]
+def _output_card(gate: dict) -> str:
     if gate["mode"] == "off":
         return _card("gate output", "off", "gate.mode in Settings")
     failing = [o for o in gate["outputs"] if o["last_error"]]
-    detail = "; ".join(f"{o['backend']}: {o['sent']} sent, {o['failures']} failed" +
+    detail = "; ".join(f"{o['backend']}: {o['sent']} sent, {o['failures']} failed, {o['expired']} too late" +
                        (f" ({o['last_error']})" if o["last_error"] else "")
                        for o in gate["outputs"]) or "no backend set"
     value = f"{gate['mode']}: {'released' if gate['released'] else 'held'}"
@@ -86,8 +85,7 @@ def _output_card(service: KioskService) -> str:
     return _card("gate output", value, detail, "bad" if failing or gate["fault"] else "")
 
 
-def _mqtt_card(service: KioskService) -> str:
-    mqtt = service.outputs.status()["mqtt"]
+def _mqtt_card(mqtt: dict | None) -> str:
     if mqtt is None:
         return _card("MQTT", "off", "mqtt.host in Settings")
     detail = f"{mqtt['broker']}; {mqtt['sent_events']} events sent, {mqtt['unsent_events']} waiting"
@@ -104,6 +102,7 @@ def status_cards(service: KioskService) -> str:
     compliance = "–" if today["compliance"] is None else f"{today['compliance'] * 100:.0f}%"
     healthy, reason = service.pipeline.health()
     recording = service.recording()
+    outputs = service.outputs.status()
     cards = [
         _card("gate", snapshot["state"], "healthy" if healthy else reason, f"state-{snapshot['state']}"),
         _card("passed today", str(today["passed"])),
@@ -114,8 +113,8 @@ def status_cards(service: KioskService) -> str:
               f"p95 {snapshot['latency_ms']['p95']:.0f} ms"),
         _card("recording", recording.split(":")[0], recording if recording.startswith("failed") else "",
               "bad" if recording.startswith("failed") else ""),
-        _output_card(service),
-        _mqtt_card(service),
+        _output_card(outputs["gate"]),
+        _mqtt_card(outputs["mqtt"]),
     ]
     return '<div class="cards">' + "".join(cards) + "</div>"
 

@@ -74,11 +74,16 @@ class KioskCollector:
             sent = CounterMetricFamily("mask_kiosk_gate_commands", "Gate commands carried out", labels=["backend"])
             failed = CounterMetricFamily("mask_kiosk_gate_output_failures", "Gate commands a backend failed",
                                          labels=["backend"])
+            expired = CounterMetricFamily("mask_kiosk_gate_commands_expired",
+                                          "Gate commands dropped because a backend was too far behind",
+                                          labels=["backend"])
             for output in gate["outputs"]:
                 sent.add_metric([output["backend"]], output["sent"])
                 failed.add_metric([output["backend"]], output["failures"])
+                expired.add_metric([output["backend"]], output["expired"])
             yield sent
             yield failed
+            yield expired
         mqtt = status["mqtt"]
         if mqtt is not None:
             yield GaugeMetricFamily("mask_kiosk_mqtt_connected", "1 while connected to the MQTT broker",

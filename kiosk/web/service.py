@@ -58,6 +58,7 @@ class KioskService:
             image_limits(config))
         self.setup_lines = list(describe_setup(config, pipeline.detector, pipeline.classifier))
         self._settings_lock = threading.Lock()
+        self._outputs_lock = threading.Lock()
         self.models_load_s = 0.0  # compile (or cache load) of both models and camera start
         self.recorder: EventRecorder | None = None
         if config.record.enabled:
@@ -97,11 +98,15 @@ class KioskService:
             if self.config.path is None:
                 return self.config
             stamp = _stamp(self.config.path, self.config.settings_path())
-            if stamp != self._files_stamp:
+            changed = stamp != self._files_stamp
+            if changed:
                 self.config = load_config(self.config.path)
                 self._files_stamp = _stamp(self.config.path, self.config.settings_path())
                 self._apply_live(self.config)
-            return self.config
+            config = self.config
+        if changed:
+            self._apply_outputs(config)
+        return config
 
     def settings(self) -> dict[str, Any]:
         """The form's values as saved now; the camera source shows a --source override while it is in force."""
@@ -131,6 +136,8 @@ class KioskService:
             if "source" in grouped.get("camera", {}):
                 self.source_override = None  # the admin chose a camera: the override gives way
             self._apply_live(self.config)
+            config = self.config
+        self._apply_outputs(config)
         changed = sorted(f"{s}.{k}" for s, keys in grouped.items() for k in keys)
         later = [name for name in changed if tuple(name.split(".")) in NEEDS_RESTART]
         log.info("settings saved: %s", ", ".join(changed))
@@ -148,6 +155,9 @@ class KioskService:
         self.photos.display_size = (new.display.max_width, new.display.max_height)
         if self.recorder is not None:
             self.recorder.settings = new.record  # read by the writer per event: blur and retention apply at once
-        if (new.gate, new.mqtt) != self.outputs.sections:  # outputs sit off the pipeline: rebuilt at once
-            self.outputs.stop()
-            self.outputs = Outputs(new, self.pipeline, self.counts, self.recorder)
+
+    def _apply_outputs(self, new: Config) -> None:
+        """Outputs sit off the pipeline: a changed gate or MQTT section is rebuilt at once, outside the settings
+        lock (stopping the old one may take a second or two), one rebuild at a time."""
+        with self._outputs_lock:
+            self.outputs.apply(new)
