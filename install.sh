@@ -10,9 +10,9 @@ cd "$(dirname "$0")"
 
 PREFIX=/opt/mask-kiosk
 SYSTEM_PACKAGES=(python3-venv chromium cage fonts-noto-cjk openssl espeak-ng)
-# what a checkout needs from Debian besides Python: espeak-ng speaks the STOP prompts (made into WAV at install);
-# the tests add a broker to test MQTT against and the browser they drive
-RUNTIME_PACKAGES=(espeak-ng)
+# what a checkout needs from Debian besides Python: espeak-ng speaks the STOP prompts (made into WAV at install),
+# a CJK font draws the Chinese screen; the tests add a broker to test MQTT against and the browser they drive
+RUNTIME_PACKAGES=(espeak-ng fonts-noto-cjk)
 DEV_PACKAGES=(mosquitto chromium)
 mode=base
 for arg in "$@"; do

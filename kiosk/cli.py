@@ -105,6 +105,17 @@ def parse_size(text: str) -> list[int]:
     return [width, height]
 
 
+def cjk_fonts() -> list[str]:
+    """Font families that cover Simplified Chinese, as fontconfig (which Chromium uses) sees them."""
+    import shutil
+    import subprocess
+    if shutil.which("fc-list") is None:
+        return []
+    listed = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False)
+    families = {line.split(",")[0].strip() for line in listed.stdout.splitlines() if line.strip()}
+    return sorted(families, key=lambda family: ("SC" not in family, family))  # Simplified Chinese first
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from kiosk.vision.analyzer import describe_setup
     from kiosk.vision.models import load_classifier, load_detector
@@ -119,6 +130,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(line)
     print(f"models compiled in {time.perf_counter() - started:.2f} s")
     print(f"admin password: {'set' if config.admin.password_hash else 'NOT SET (mask-kiosk set-password)'}")
+    cjk = cjk_fonts()
+    if config.display.language == "zh" and not cjk:
+        print("WARNING: display.language is zh but no Chinese font is installed: the screen would show empty boxes "
+              "(sudo apt-get install fonts-noto-cjk)")
+    else:
+        print(f"Chinese font: {cjk[0] if cjk else 'none (only needed for display.language = zh)'}")
     from kiosk.web.tls import certificate, fingerprint
     pair = certificate(config, make=False)
     if pair is None:
@@ -142,13 +159,15 @@ def cmd_models_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from kiosk.web.server import serve
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port}: not a port number (1-65535)")
     return serve(load_config(args.config), source=args.source, host=args.host, port=args.port)
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
     import getpass
     from kiosk.config import save_settings
-    from kiosk.web.passwords import hash_password
+    from kiosk.web.passwords import hash_password, password_problem
     config = load_config(args.config)
     if args.stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -157,8 +176,9 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         if getpass.getpass("again: ") != password:
             print("error: the two passwords differ", file=sys.stderr)
             return 1
-    if len(password) < 8:
-        print("error: use at least 8 characters", file=sys.stderr)
+    problem = password_problem(password)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 1
     save_settings(config, {"admin": {"password_hash": hash_password(password)}})
     print(f"admin password saved (hashed) in {config.settings_path()}; a running kiosk uses it at the next login")
@@ -243,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_models_build)
 
     bench_parser = commands.add_parser("bench", help="measure latency (prints figures)")
-    bench_parser.add_argument("target", choices=["detector", "classifier", "pipeline", "ui", "boot"])
+    bench_parser.add_argument("target", choices=["detector", "classifier", "pipeline", "ui", "boot", "photo"])
     bench_parser.add_argument("--frames", type=int, default=200, help="detector/classifier: frames per case")
     bench_parser.add_argument("--source", help="pipeline: video file or camera (default: generated 640x480 and 1280x720)")
     bench_parser.add_argument("--seconds", type=float, default=8.0, help="pipeline, ui: measuring time")

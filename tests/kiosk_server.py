@@ -83,6 +83,11 @@ class KioskServer:
         finally:
             kiosk.stop()
 
+    def settings_toml(self) -> dict:
+        """What the admin page saved (settings.toml in the state folder)."""
+        import tomllib
+        return tomllib.loads((self.workdir / "state" / "settings.toml").read_text())
+
     def metrics(self) -> dict[str, float]:
         """/metrics as {sample name: value}, for the samples without labels."""
         from prometheus_client.parser import text_string_to_metric_families

@@ -129,3 +129,22 @@ def test_a_save_changes_only_its_keys_keeps_comments_and_refuses_bad_values(tmp_
     with pytest.raises(ConfigError, match="camera.source: control characters"):
         save_settings(config, {"camera": {"source": "0\n[admin]"}})
     assert settings.read_text() == before  # nothing written
+
+
+@pytest.mark.parametrize("case", ["out of range", "in use"])
+def test_a_port_the_kiosk_cannot_listen_on_is_one_line_and_exit_2(tmp_path, case):
+    import socket
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = 99999 if case == "out of range" else held.getsockname()[1]
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[runtime]\nstate_dir = "{tmp_path}/state"\n[web]\nhost = "127.0.0.1"\ntls_port = 0\n')
+    try:
+        result = subprocess.run([sys.executable, "-m", "kiosk", "--config", str(config), "run", "--port", str(port)],
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        held.close()
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--port {port}" in lines[0], result.stderr

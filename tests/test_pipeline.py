@@ -114,3 +114,15 @@ def test_a_video_file_without_loop_ends_and_says_so(config, tmp_path):
         assert pipeline.worth_keeping()  # systemd's watchdog must not restart it to replay the file
     finally:
         pipeline.stop()
+
+
+def test_a_person_taking_anothers_place_is_never_published_with_the_old_label(config, tmp_path, masked_portrait):
+    cut = 45  # a bare face, then from frame 45 a masked face at exactly the same place
+    frames = [frame_with_face(WIDTH, HEIGHT, grace_hopper())] * cut + \
+        [frame_with_face(WIDTH, HEIGHT, masked_portrait)] * 60
+    _, published = run_video(config, write_video(tmp_path / "cut.avi", frames, 30), 3.5)
+    before = [item for item in published if item.frame_index < cut]
+    after = [item for item in published if item.frame_index >= cut]
+    assert any(face.label == "no_mask" for item in before for face in item.faces)
+    assert not [item.frame_index for item in after if any(face.label == "no_mask" for face in item.faces)]
+    assert after[-1].state.value == "PASS"

@@ -68,6 +68,7 @@ def test_sigterm_while_the_webhook_hangs_and_the_broker_never_answers(tmp_path):
     try:
         kiosk.start()
         took = stop_time(kiosk)
+        print(f"SIGTERM to exit with a hanging webhook and a silent broker: {took:.2f} s")
     finally:
         kiosk.stop()
         silent.close()

@@ -211,7 +211,7 @@ def test_a_password_set_on_the_device_works_at_once_and_an_admin_save_keeps_it(b
     try:
         open_settings(page, server, new_password)
         page.get_by_label("mask seen before PASS (ms)").fill("700")
-        assert "Saved: decision.hold_ms" in save_and_wait(page)
+        assert "Saved: mask seen before PASS (ms)" in save_and_wait(page)
         page.reload()  # the form shows what is saved now, not what it held when the page was built
         page.get_by_role("tab", name="Settings").click()
         assert page.get_by_label("mask seen before PASS (ms)").input_value() == "700"
@@ -236,7 +236,7 @@ def test_a_source_override_survives_a_save_of_another_camera_field(browser, tmp_
         camera = page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)")
         assert camera.input_value() == str(videos["bare"])
         page.get_by_label("fps").fill("15")
-        assert save_and_wait(page) == "Saved: camera.fps."
+        assert save_and_wait(page) == "Saved: fps."
         kiosk_page = page.context.new_page()
         kiosk_page.goto(kiosk.url + "/")
         wait_for_banner(kiosk_page, "STOP", "Please wear your mask")  # still the override's video
@@ -303,3 +303,27 @@ def test_kiosk_screen_shows_counts_and_the_notice_and_blanks_the_picture_when_th
     finally:
         kiosk.stop()
         camera.unplug()
+
+
+def test_the_same_photo_checked_by_two_admins_at_once_succeeds_for_both(server):
+    """Gradio stores uploads by content: two uploads of one photo are one file, which neither may delete."""
+    import threading
+
+    from gradio_client import Client, handle_file
+
+    from kiosk.bench.photo import log_in
+    cookie = log_in(server.url, PASSWORD)
+    answers: list[str] = []
+
+    def check() -> None:
+        client = Client(server.url + "/admin/", headers={"Cookie": f"kiosk_admin={cookie}"}, verbose=False,
+                        analytics_enabled=False, download_files=False)
+        for _ in range(3):
+            answers.append(client.predict(handle_file(str(grace_hopper_path())), api_name="/check_photo")[0])
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 6 and all("1 face(s)" in answer for answer in answers), answers

@@ -227,6 +227,9 @@ def run(target: str, config: Config, args: argparse.Namespace) -> int:
         bench_pipeline(config, args.source, args.seconds, args.fps, args.outputs)
     elif target == "boot":
         bench_boot(config, args.runs)
+    elif target == "photo":
+        from kiosk.bench.photo import bench_photo
+        bench_photo(config)
     elif target == "ui":
         from kiosk.bench.ui import bench_ui
         bench_ui(config, args.seconds, args.chromium)

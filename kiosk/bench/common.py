@@ -1,9 +1,11 @@
 """Helpers every benchmark uses: a free port, timing and summaries."""
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 import time
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -23,3 +25,20 @@ def timed(function: Callable, *args):
     started = time.perf_counter()
     result = function(*args)
     return result, (time.perf_counter() - started) * 1000
+
+
+@contextlib.contextmanager
+def served(app) -> Iterator[str]:
+    """The ASGI app on a free local port in a thread of its own; yields its base URL, stops it on leaving."""
+    import uvicorn
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,20 +1,14 @@
-"""`mask-kiosk bench ui`: capture-to-display latency and displayed fps in headless Chromium,
-and the 'check a photo' round trip through gradio_client. Everything real: camera interface,
-pipeline, web app, browser."""
+"""`mask-kiosk bench ui`: capture-to-display latency and displayed fps in headless Chromium. Everything real:
+camera interface, pipeline, web app, browser."""
 from __future__ import annotations
 
-import os
 import tempfile
-import threading
-import time
-import urllib.parse
-import urllib.request
 
 import numpy as np
 
-from kiosk.bench.common import free_port
+from kiosk.bench.common import served
 from kiosk.config import Config
-from kiosk.bench.samples import frame_with_face, grace_hopper_path
+from kiosk.bench.samples import frame_with_face
 from kiosk.bench.sim_camera import STAMP_BITS, STAMP_BLOCK, SimulatedIPCamera
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -38,77 +32,38 @@ MEASURE_JS = f"""() => {{
 }}"""
 
 
-def log_in(base_url: str, password: str) -> str:
-    """Session cookie value for the admin pages."""
-    from kiosk.web.auth import SESSION_COOKIE
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    data = urllib.parse.urlencode({"username": "admin", "password": password}).encode()
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        opener.open(base_url + "/login", data=data)
-    except urllib.error.HTTPError as response:
-        for header in response.headers.get_all("set-cookie") or []:
-            if header.startswith(SESSION_COOKIE + "="):
-                return header.split(";")[0].split("=", 1)[1]
-    raise RuntimeError("admin login failed")
-
-
 def bench_ui(config: Config, seconds: float, chromium: str) -> None:
-    import uvicorn
-    from gradio_client import Client, handle_file
     from playwright.sync_api import sync_playwright
 
-    from kiosk.web.passwords import hash_password
     from kiosk.web.app import create_app
     from kiosk.web.service import KioskService
 
-    password = "bench-" + os.urandom(6).hex()
     with tempfile.TemporaryDirectory() as state:
-        config = config.replaced(runtime={"state_dir": state}, admin={"password_hash": hash_password(password)})
+        config = config.replaced(runtime={"state_dir": state})
         camera = SimulatedIPCamera(frame_with_face(640, 480), fps=config.camera.fps, stamp=True).plug()
         service = KioskService.start(config, camera.url)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
         try:
-            print(f"ui: 640x480 simulated camera at {camera.fps:g} fps -> pipeline -> WebSocket -> canvas "
-                  f"in headless Chromium, {seconds:g} s")
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 720})
-                page.goto(base + "/")
-                page.wait_for_function("document.querySelector('[data-state]')?.dataset.state === 'STOP'",
-                                       timeout=30000)
-                page.evaluate(MEASURE_JS)
-                page.wait_for_timeout(seconds * 1000)
-                latencies = np.array(page.evaluate("window.__latencies"), float)
-                drawn = np.array(page.evaluate("window.__drawn"), float)
-                browser.close()
-            fps = (len(drawn) - 1) / ((drawn[-1] - drawn[0]) / 1000) if len(drawn) > 1 else 0.0
-            print(f"  capture->display p50 {np.median(latencies):.1f} ms  p95 {np.percentile(latencies, 95):.1f} ms; "
-                  f"displayed {fps:.1f} fps ({len(drawn)} frames)")
-            snapshot = service.pipeline.snapshot()
-            print(f"  pipeline meanwhile: processed {snapshot['processed_fps']} fps, capture->published "
-                  f"p50 {snapshot['latency_ms']['p50']} ms")
+            with served(create_app(service)) as base:
+                print(f"ui: 640x480 simulated camera at {camera.fps:g} fps -> pipeline -> WebSocket -> canvas "
+                      f"in headless Chromium, {seconds:g} s")
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+                    page = browser.new_page(viewport={"width": 1280, "height": 720})
+                    page.goto(base + "/")
+                    page.wait_for_function("document.querySelector('[data-state]')?.dataset.state === 'STOP'",
+                                           timeout=30000)
+                    page.evaluate(MEASURE_JS)
+                    page.wait_for_timeout(seconds * 1000)
+                    latencies = np.array(page.evaluate("window.__latencies"), float)
+                    drawn = np.array(page.evaluate("window.__drawn"), float)
+                    browser.close()
+                fps = (len(drawn) - 1) / ((drawn[-1] - drawn[0]) / 1000) if len(drawn) > 1 else 0.0
+                print(f"  capture->display p50 {np.median(latencies):.1f} ms  p95 {np.percentile(latencies, 95):.1f} ms; "
+                      f"displayed {fps:.1f} fps ({len(drawn)} frames)")
+                snapshot = service.pipeline.snapshot()
+                print(f"  pipeline meanwhile: processed {snapshot['processed_fps']} fps, capture->published "
+                      f"p50 {snapshot['latency_ms']['p50']} ms")
 
-            cookie = log_in(base, password)
-            client = Client(base + "/admin/", headers={"Cookie": f"kiosk_admin={cookie}"}, verbose=False,
-                            analytics_enabled=False, download_files=False)
-            for attempt in ("first", "cached"):
-                started = time.perf_counter()
-                status, *_ = client.predict(handle_file(str(grace_hopper_path())), api_name="/check_photo")
-                took = (time.perf_counter() - started) * 1000
-                print(f"  check a photo ({attempt}): {took:.0f} ms round trip through gradio_client: {status}")
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
             service.stop()
             camera.unplug()

@@ -12,8 +12,9 @@ class DecisionConfig(Section):
                            description="a mask must be seen this long before PASS")
     switch_ms: float = Field(250.0, ge=0, le=5000, title="state must hold (ms)",
                              description="a new state must hold this long before it shows")
-    zone: list[float] = Field([0.0, 0.0, 1.0, 1.0], title="entry zone [x1, y1, x2, y2]",
-                              description="entry zone as fractions of the frame; faces outside it are ignored")
+    zone: list[float] = Field([0.0, 0.0, 1.0, 1.0], title="entry zone",
+                              description="[x1, y1, x2, y2] as fractions of the frame (drawn on the admin page's "
+                                          "Entry zone tab); faces whose centre is outside it are ignored")
     min_face_fraction: float = Field(0.08, ge=0.0, le=1.0, title="smallest face (share of frame height)",
                                      description="faces smaller than this share of the frame height are ignored")
 

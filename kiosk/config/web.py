@@ -26,8 +26,8 @@ class WebConfig(Section):
                                description='"check a photo": concurrent analyses')
     photo_queue: int = Field(16, ge=1, le=256, title="photo queue", description="waiting uploads beyond this "
                                                                                 "are refused")
-    photo_cache: int = Field(64, ge=0, le=4096, title="photo cache", description="photos remembered by pixel "
-                                                                                 "hash")
+    photo_cache: int = Field(64, ge=0, le=4096, title="photo cache",
+                             description="answers remembered by the photo file's hash (a repeat is not decoded)")
     trusted_proxies: list[str] = Field([], title="trusted proxies",
                                        description="reverse proxies whose X-Forwarded-For is believed; empty: none")
 

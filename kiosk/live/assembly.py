@@ -6,7 +6,6 @@ from kiosk.config.camera import CameraConfig
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
 from kiosk.live.pipeline import LivePipeline
-from kiosk.live.tracker import FaceTracker
 from kiosk.vision.image_input import ImageLimits
 from kiosk.vision.models import load_classifier, load_detector
 
@@ -27,7 +26,7 @@ def build_pipeline(config: Config, source: str | None = None) -> LivePipeline:
         detector=load_detector(config),
         classifier=load_classifier(config),
         decision=GateDecision(config.decision),
-        tracker=FaceTracker(**config.tracker.model_dump()),
+        tracker=config.tracker,
         display=config.display,
         jobs=config.pipeline.jobs,
     )

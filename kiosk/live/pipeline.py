@@ -26,6 +26,7 @@ import openvino as ov
 from kiosk.config.camera import CameraConfig
 from kiosk.config.decision import DecisionConfig
 from kiosk.config.display import DisplayConfig
+from kiosk.config.tracker import TrackerConfig
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
 from kiosk.vision.detectors.base import FaceDetector
@@ -93,12 +94,13 @@ class Broadcast:
 
 class LivePipeline:
     def __init__(self, source: CameraSource, detector: FaceDetector, classifier: MaskClassifier,
-                 decision: GateDecision, tracker: FaceTracker, display: DisplayConfig, jobs: int = 2):
+                 decision: GateDecision, tracker: TrackerConfig, display: DisplayConfig, jobs: int = 2):
         self.source = source
         self.detector = detector
         self.classifier = classifier
         self.decision = decision
-        self.tracker = tracker
+        self.tracker_settings = tracker
+        self.tracker = FaceTracker(**tracker.model_dump())
         self.display = display
         self.jobs = jobs
         self.broadcast = Broadcast()
@@ -144,11 +146,12 @@ class LivePipeline:
         self.source.stop()
 
     def request_settings(self, *, min_score: float, decision: DecisionConfig, display: DisplayConfig,
-                         camera: CameraConfig | None = None) -> None:
+                         tracker: TrackerConfig, camera: CameraConfig | None = None) -> None:
         """Queues new settings; the submit thread applies them between frames (a new camera: the old one is
-        closed first). Safe to call from any thread."""
+        closed first; new tracker settings: tracking starts afresh). Safe to call from any thread."""
         with self._pending_lock:
-            self._pending = {**self._pending, "min_score": min_score, "decision": decision, "display": display}
+            self._pending = {**self._pending, "min_score": min_score, "decision": decision, "display": display,
+                             "tracker": tracker}
             if camera is not None:
                 self._pending["camera"] = camera
 
@@ -160,6 +163,9 @@ class LivePipeline:
         self.detector.min_score = pending["min_score"]
         self.decision.settings = pending["decision"]
         self.display = pending["display"]
+        if pending["tracker"] != self.tracker_settings:
+            self.tracker_settings = pending["tracker"]
+            self.tracker = FaceTracker(**self.tracker_settings.model_dump())
         if "camera" in pending:
             self.source.stop()  # a V4L2 device can be open once: close it before opening the next
             self.source = CameraSource(pending["camera"]).start()

@@ -1,7 +1,12 @@
-"""Light IoU tracker: keeps a face's identity across frames and smooths its label by majority vote."""
+"""Light IoU tracker: keeps a face's identity across frames; a label shows only while the last frames agree.
+
+Guarantees: a new track starts unlabelled; a track whose frame label changes is unlabelled until
+`confirm_frames` frames in a row agree on the new one, so a person who takes another's place (IoU cannot tell
+them apart) is never shown, or judged, with the label of the person before.
+"""
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +27,7 @@ class Track:
 
 @dataclass
 class FaceTracker:
-    history: int = 5
+    confirm_frames: int = 2
     min_iou: float = 0.3
     max_missed: int = 5
     tracks: list[Track] = field(default_factory=list)
@@ -40,7 +45,7 @@ class FaceTracker:
                 if overlaps[position] >= best_iou:
                     best = unmatched.pop(position)
             if best is None:
-                track = Track(self._next_id, face.box, deque(maxlen=self.history))
+                track = Track(self._next_id, face.box, deque(maxlen=self.confirm_frames))
                 self._next_id += 1
                 self.tracks.append(track)
             else:
@@ -56,7 +61,8 @@ class FaceTracker:
         for face, track in matched:
             track.box, track.missed = face.box, 0
             track.labels.append(face.label)
-            label = Counter(track.labels).most_common(1)[0][0]
+            agreed = len(track.labels) == self.confirm_frames and len(set(track.labels)) == 1
+            label = face.label if agreed else None if face.label != track.label else track.label
             if label != track.label:
                 track.label, track.label_since = label, timestamp
             tracked.append(TrackedFace(face, track.track_id, track.label, track.label_since))

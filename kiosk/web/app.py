@@ -20,9 +20,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
 
 from kiosk.live.pipeline import DISCONNECTED  # noqa: E402
+from kiosk.live.render import face_labels  # noqa: E402
 from kiosk.types import Published  # noqa: E402
-from kiosk.web.auth import SESSION_COOKIE, AdminAuth  # noqa: E402
-from kiosk.web.pages import KIOSK_CSS, LIVE_CSS, THEME, admin_page, kiosk_page  # noqa: E402
+from kiosk.web.auth import SESSION_COOKIE  # noqa: E402
+from kiosk.web.pages import KIOSK_CSS, KIOSK_THEME, LIVE_CSS, THEME, admin_page, kiosk_head, kiosk_page  # noqa: E402
 from kiosk.web.prometheus import registry_for  # noqa: E402
 from kiosk.web.service import KioskService  # noqa: E402
 from kiosk.web.sounds import NAME as SOUND_NAME  # noqa: E402
@@ -37,6 +38,7 @@ ADMIN_PATHS = ("/admin", "/login", "/logout")
 OPEN_PATHS = ("/login", "/logout", "/favicon.ico", "/healthz", "/metrics")
 
 LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>mask-kiosk admin login</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:system-ui,"DejaVu Sans",sans-serif;background:#263238;color:#fff;display:flex;
 align-items:center;justify-content:center;height:100vh;margin:0}}form{{background:#fff;color:#111;padding:32px;
 border-radius:8px;min-width:300px}}input{{display:block;width:100%;margin:8px 0 16px;padding:8px;font-size:16px;
@@ -53,7 +55,7 @@ def client_of(request: Request | WebSocket) -> str:
 
 def create_app(service: KioskService) -> FastAPI:
     config = service.config
-    auth = AdminAuth(lambda: service.current().admin)
+    auth = service.auth
     kiosk_remote = config.web.kiosk_remote
     app = FastAPI(title="mask-kiosk", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -139,6 +141,11 @@ def create_app(service: KioskService) -> FastAPI:
             return JSONResponse({"detail": "no such sound (made by `mask-kiosk models build`)"}, status_code=404)
         return FileResponse(sounds / name, media_type="audio/wav", headers={"Cache-Control": "max-age=3600"})
 
+    @app.get("/admin/settings.toml")
+    def settings_export() -> Response:
+        return Response(service.export_settings(), media_type="application/toml",
+                        headers={"Content-Disposition": 'attachment; filename="mask-kiosk-settings.toml"'})
+
     @app.websocket("/ws/live")
     async def live(socket: WebSocket) -> None:
         if client_of(socket) not in LOCAL_CLIENTS and not (
@@ -154,7 +161,8 @@ def create_app(service: KioskService) -> FastAPI:
                               css=LIVE_CSS, footer_links=[], max_file_size=int(config.photo.max_file_mb * 1e6),
                               run_history=False, pwa=False,
                               allowed_paths=snapshots)
-    app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=THEME, css=KIOSK_CSS, footer_links=[],
+    app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=KIOSK_THEME, css=KIOSK_CSS, footer_links=[],
+                              head=kiosk_head(config.display.language),
                               run_history=False, pwa=False)
     return app
 
@@ -198,6 +206,8 @@ async def stream_live(socket: WebSocket, service: KioskService) -> None:
             # no picture while the camera is lost: a frozen face must not stay on a public screen
             if latest is not None and latest.sequence > sent_sequence and status["state"] != DISCONNECTED:
                 sent_sequence = latest.sequence
+                await socket.send_text(json.dumps({"faces": face_labels(latest.faces, latest.frame_size),
+                                                   "frame": latest.frame_index}))
                 await socket.send_bytes(latest.jpeg)
                 continue
             woken = asyncio.create_task(wake.wait())

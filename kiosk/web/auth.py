@@ -49,6 +49,18 @@ class AdminAuth:
     def login(self, client: str, user: str, password: str) -> tuple[str | None, float]:
         """(new session token, 0) on success; (None, 0) for a wrong user or password; (None, seconds to wait)
         while locked out, without checking anything. The password is never logged."""
+        ok, wait = self.check(client, user, password)
+        if not ok:
+            return None, wait
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[token] = (user, time.monotonic() + SESSION_TTL_S)
+        log.info("admin %r logged in from %s", user, client)
+        return token, 0.0
+
+    def check(self, client: str, user: str, password: str) -> tuple[bool, float]:
+        """(True, 0) for the right user and password; (False, 0) for a wrong one, counted against this client;
+        (False, seconds to wait) while it is locked out, without checking anything."""
         with self._lock:
             now = time.monotonic()
             wait = self._wait_locked(client, now)
@@ -59,14 +71,11 @@ class AdminAuth:
         with _scrypt_slots:
             password_ok = verify_password(password, settings.password_hash)
         if not (hmac.compare_digest(user.encode(), settings.user.encode()) and password_ok):
-            log.warning("failed admin login for user %r from %s", user, client)
-            return None, 0.0
-        token = secrets.token_urlsafe(32)
+            log.warning("failed admin password check for user %r from %s", user, client)
+            return False, 0.0
         with self._lock:
             self._failures.pop(client, None)
-            self._sessions[token] = (user, time.monotonic() + SESSION_TTL_S)
-        log.info("admin %r logged in from %s", user, client)
-        return token, 0.0
+        return True, 0.0
 
     def session_user(self, token: str | None) -> str | None:
         if not token:

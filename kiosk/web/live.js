@@ -1,6 +1,8 @@
-// Live view: the server pushes each processed frame as one JPEG over a WebSocket, plus a small JSON
-// status whenever it changes (gate state, the people it is about, language, sound, counts, notice).
-// The kiosk screen (not the admin's view) also plays the PASS chime and the STOP prompt, once per person.
+// Live view: the server pushes each processed frame as one JPEG (boxes drawn) preceded by its faces as JSON
+// (boxes as fractions, labels), plus a JSON status whenever it changes (gate state, the people it is about,
+// language, sound, counts, notice). Labels are written here, in the screen's language and script; the public
+// screen shows no confidence figures, the admin's view does. The kiosk screen also plays the PASS chime and the
+// STOP prompt, once per person.
 const canvas = element.querySelector("canvas.live-video");
 const context = canvas.getContext("2d");
 const banner = element.querySelector(".gate-banner");
@@ -13,7 +15,10 @@ const TEXTS = {
     STOP: ["STOP", "Please wear your mask over nose and mouth"],
     CHECKING: ["CHECKING", "Please hold still for a moment"],
     NO_FACE: ["WELCOME", "Masks required — please face the camera"],
+    CONNECTING: ["WELCOME", "Connecting…"],
     DISCONNECTED: ["CAMERA DISCONNECTED", "Reconnecting…"],
+    OFFLINE: ["KIOSK OFFLINE", "The kiosk service is not reachable — reconnecting…"],
+    labels: { mask: "mask", no_mask: "no mask", incorrect: "mask worn wrongly" },
     counts: (c) => `Today: ${c.passed} passed · ${c.stopped} stopped` +
       (c.compliance === null ? "" : ` · ${Math.round(c.compliance * 100)}% masked`),
   },
@@ -22,20 +27,51 @@ const TEXTS = {
     STOP: ["请停步", "请正确佩戴口罩，遮住口鼻"],
     CHECKING: ["检测中", "请稍候，保持不动"],
     NO_FACE: ["欢迎", "须佩戴口罩，请面向摄像头"],
+    CONNECTING: ["欢迎", "正在连接…"],
     DISCONNECTED: ["摄像头已断开", "正在重新连接…"],
+    OFFLINE: ["服务未连接", "检测服务无法访问，正在重新连接…"],
+    labels: { mask: "已戴口罩", no_mask: "未戴口罩", incorrect: "口罩未戴好" },
     counts: (c) => `今日：通过 ${c.passed} · 拦截 ${c.stopped}` +
       (c.compliance === null ? "" : ` · 佩戴率 ${Math.round(c.compliance * 100)}%`),
   },
 };
+// as the boxes in the picture (kiosk/live/render.py LABEL_COLOURS)
+const LABEL_COLOURS = { mask: "#28b43c", no_mask: "#dc2828", incorrect: "#ffaa00" };
 const played = new Set();  // "people|cue" already heard: at most once per person
 window.kioskAudioLog = window.kioskAudioLog || [];
-let language = "en";
-let pending = null;
+window.kioskLabels = window.kioskLabels || [];  // the labels written on each drawn frame (tests read it)
+let language = window.kioskLanguage || "en";  // set by the page's head until the first status says
+let pending = null;       // [faces message, JPEG blob]: only the newest frame is drawn
+let nextFaces = { faces: [] };
 let drawing = false;
+
+function writeLabels(message) {
+  const faces = message.faces;
+  const texts = (TEXTS[language] || TEXTS.en).labels;
+  const size = Math.max(16, Math.round(canvas.height * 0.05));
+  context.font = `700 ${size}px system-ui, "Noto Sans CJK SC", "DejaVu Sans", sans-serif`;
+  context.textBaseline = "top";
+  const written = [];
+  for (const face of faces) {
+    if (!face.label) continue;  // not yet confirmed: the grey box says "looking"
+    let text = texts[face.label] || face.label;
+    if (!isKioskScreen && face.score !== null) text += ` ${Math.round(face.score * 100)}%`;
+    const x = face.box[0] * canvas.width;
+    const top = Math.max(0, face.box[1] * canvas.height - size * 1.3);
+    const width = context.measureText(text).width + size * 0.5;
+    context.fillStyle = LABEL_COLOURS[face.label] || "#a0a0a0";
+    context.fillRect(x, top, width, size * 1.3);
+    context.fillStyle = face.label === "incorrect" ? "#111" : "#fff";
+    context.fillText(text, x + size * 0.25, top + size * 0.15);
+    written.push(text);
+  }
+  window.kioskLabels.push({ frame: message.frame, labels: written });
+  if (window.kioskLabels.length > 2000) window.kioskLabels.shift();
+}
 
 function showState(state) {
   element.dataset.state = state;
-  if (state === "DISCONNECTED") {  // no frozen face on a public screen
+  if (state === "DISCONNECTED" || state === "OFFLINE") {  // no frozen face on a public screen
     pending = null;
     context.fillStyle = "#000";
     context.fillRect(0, 0, canvas.width, canvas.height);
@@ -75,7 +111,7 @@ function showStatus(status) {
 async function drawPending() {
   drawing = true;
   while (pending) {
-    const blob = pending;
+    const [faces, blob] = pending;
     pending = null;
     try {
       const bitmap = await createImageBitmap(blob);
@@ -85,6 +121,7 @@ async function drawPending() {
       }
       context.drawImage(bitmap, 0, 0);
       bitmap.close();
+      writeLabels(faces);
       window.dispatchEvent(new CustomEvent("kiosk-frame", { detail: { canvas } }));
     } catch (error) {
       console.warn("frame skipped", error);
@@ -99,17 +136,20 @@ function connect() {
   socket.binaryType = "blob";
   socket.onmessage = (event) => {
     if (typeof event.data === "string") {
-      showStatus(JSON.parse(event.data));
+      const message = JSON.parse(event.data);
+      if (message.faces) nextFaces = message;  // the faces of the JPEG that follows
+      else showStatus(message);
       return;
     }
-    pending = event.data;  // only the newest frame is drawn
+    pending = [nextFaces, event.data];
     if (!drawing) drawPending();
   };
-  socket.onclose = () => {
-    showState("DISCONNECTED");
+  socket.onclose = () => {  // the service itself is gone (not the camera): say so, keep trying
+    showState("OFFLINE");
     setTimeout(connect, 1000);
   };
 }
 
-showState("DISCONNECTED");
+document.body.classList.add("kiosk-ready");  // the boot screen (kiosk/web/pages.py kiosk_head) gives way
+showState("CONNECTING");
 connect();

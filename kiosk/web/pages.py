@@ -7,20 +7,29 @@ import time
 from pathlib import Path
 from typing import Literal, get_args, get_origin
 
+import cv2
 import gradio as gr
+import numpy as np
 from pydantic.fields import FieldInfo
 
 from kiosk.config import Config, ConfigError
 from kiosk.vision.image_input import UnreadableImage
-from kiosk.web.service import EDITABLE, FORM, NEEDS_RESTART, SECRETS, KioskService
+from kiosk.web.service import EDITABLE, FORM, SECRETS, KioskService, field_label
 
 WEB_DIR = Path(__file__).parent
 LIVE_JS = (WEB_DIR / "live.js").read_text(encoding="utf-8")
 LIVE_CSS = (WEB_DIR / "live.css").read_text(encoding="utf-8")
 KIOSK_CSS = LIVE_CSS + (WEB_DIR / "kiosk.css").read_text(encoding="utf-8")
 # system fonts only: nothing is fetched, not even Gradio's bundled web fonts
-THEME = gr.themes.Default(font=["system-ui", "Noto Sans CJK SC", "DejaVu Sans", "sans-serif"],
-                          font_mono=["DejaVu Sans Mono", "monospace"])
+def system_font_theme() -> gr.themes.Default:
+    return gr.themes.Default(font=["system-ui", "Noto Sans CJK SC", "DejaVu Sans", "sans-serif"],
+                             font_mono=["DejaVu Sans Mono", "monospace"])
+
+
+THEME = system_font_theme()
+# the kiosk screen's page background is black before any of its own styles load (Gradio paints the theme's);
+# a theme of its own, as set() changes the theme it is called on
+KIOSK_THEME = system_font_theme().set(body_background_fill="#000", body_background_fill_dark="#000")
 
 LIVE_HTML = """
 <div class="{wrapper}">
@@ -35,6 +44,26 @@ def live_view(wrapper: str) -> gr.HTML:
     return gr.HTML(html_template=LIVE_HTML.replace("{wrapper}", wrapper), js_on_load=LIVE_JS, padding=False)
 
 
+# the kiosk screen is black with its banner from the first paint (before Gradio's own styles and app load), and
+# shows no cursor; live.js marks the body ready and the boot screen gives way
+BOOT_TEXT = {"en": ("WELCOME", "Connecting…"), "zh": ("欢迎", "正在连接…")}
+BOOT_HEAD = """<style>
+html, body {{ background: #000 !important; cursor: none !important; }}
+* {{ cursor: none !important; }}
+body::before {{ content: ""; position: fixed; inset: 0; background: #000; z-index: 10000; }}
+body::after {{ content: "{title}\\A {detail}"; white-space: pre; position: fixed; left: 0; right: 0; bottom: 0;
+  height: 24vh; z-index: 10001; display: flex; align-items: center; justify-content: center; text-align: center;
+  background: #263238; color: #fff; font: 800 clamp(32px, min(11vh, 6.5vw), 180px)/1.2 system-ui, "Noto Sans CJK SC",
+  "DejaVu Sans", sans-serif; }}
+body.kiosk-ready::before, body.kiosk-ready::after {{ display: none; }}
+</style><script>window.kioskLanguage = "{language}";</script>"""
+
+
+def kiosk_head(language: str) -> str:
+    title, detail = BOOT_TEXT[language]
+    return BOOT_HEAD.format(title=title, detail=detail, language=language)
+
+
 def kiosk_page() -> gr.Blocks:
     with gr.Blocks(title="mask-kiosk", fill_height=True, analytics_enabled=False) as page:
         live_view("kiosk-screen")
@@ -42,8 +71,8 @@ def kiosk_page() -> gr.Blocks:
 
 
 def admin_page(service: KioskService) -> gr.Blocks:
-    # uploads and copies of served snapshots leave Gradio's temp folder after an hour
-    with gr.Blocks(title="mask-kiosk admin", analytics_enabled=False, delete_cache=(600, 3600)) as page:
+    # uploads and copies of served snapshots leave Gradio's temp folder after 5 minutes (checked every minute)
+    with gr.Blocks(title="mask-kiosk admin", analytics_enabled=False, delete_cache=(60, 300)) as page:
         gr.Markdown("## mask-kiosk admin  ·  [log out](/logout)")
         with gr.Tab("Live"):
             with gr.Row():
@@ -52,15 +81,19 @@ def admin_page(service: KioskService) -> gr.Blocks:
                 with gr.Column(scale=2):
                     cards = gr.HTML(status_cards(service), elem_classes="status-cards")
             gr.Timer(1.0).tick(lambda: status_cards(service), outputs=cards, queue=False, api_visibility="private")
-        with gr.Tab("Device and models"):
-            gr.Markdown("\n".join(f"- {line}" for line in service.setup_lines))
-        with gr.Tab("Settings"):
-            settings_form(service, page)
-        with gr.Tab("Check a photo"):
-            photo_tab(service)
         if service.events is not None:
             with gr.Tab("Events"):
                 events_tab(service, page)
+        with gr.Tab("Check a photo"):
+            photo_tab(service)
+        with gr.Tab("Settings"):
+            settings_form(service, page)
+        with gr.Tab("Entry zone"):
+            zone_tab(service, page)
+        with gr.Tab("Password"):
+            account_tab(service)
+        with gr.Tab("Device and models"):
+            gr.Markdown("\n".join(f"- {line}" for line in service.setup_lines))
     page.queue(default_concurrency_limit=service.config.web.photo_workers,
                max_size=service.config.web.photo_queue)
     return page
@@ -126,27 +159,28 @@ def field_info(section: str, key: str) -> FieldInfo:
     return Config.model_fields[section].annotation.model_fields[key]
 
 
-def field_label(section: str, key: str) -> str:
-    """The field's title from the schema (the admin reads labels, not keys)."""
-    return field_info(section, key).title + (" (applies after a restart)" if (section, key) in NEEDS_RESTART else "")
+def field_help(section: str, key: str) -> str:
+    help_text = field_info(section, key).description
+    return help_text + " (left empty: unchanged)" if (section, key) in SECRETS else help_text
 
 
-def settings_component(section: str, key: str) -> gr.components.Component:
-    """An input for one config field, built from its schema: label, help, bounds, choices."""
+def settings_component(section: str, key: str, value: object) -> gr.components.Component:
+    """An input for one config field, built from its schema: label, help, bounds, choices; `value` until the page's
+    load event fills in the values saved by then."""
     info = field_info(section, key)
-    label, help_text = field_label(section, key), info.description
+    common = {"label": field_label(section, key), "info": field_help(section, key), "value": value}
     bound = {name: getattr(m, name) for m in info.metadata for name in ("ge", "le") if hasattr(m, name)}
     if get_origin(info.annotation) is Literal:
         choices = [(LANGUAGE_NAMES.get(c, c), c) for c in get_args(info.annotation)]
-        return gr.Dropdown(choices, label=label, info=help_text)
+        return gr.Dropdown(choices, **common)
     if info.annotation is bool:
-        return gr.Checkbox(label=label, info=help_text)
+        return gr.Checkbox(**common)
     if info.annotation in (int, float):
-        return gr.Number(label=label, info=help_text, minimum=bound.get("ge"), maximum=bound.get("le"),
-                         precision=0 if info.annotation is int else None)
+        return gr.Number(minimum=bound.get("ge"), maximum=bound.get("le"),
+                         precision=0 if info.annotation is int else None, **common)
     if (section, key) in SECRETS:
-        return gr.Textbox(label=label, info=help_text + " (left empty: unchanged)", type="password")
-    return gr.Textbox(label=label, info=help_text)
+        return gr.Textbox(type="password", **common)
+    return gr.Textbox(**common)
 
 
 def readable(error: ConfigError) -> str:
@@ -162,26 +196,44 @@ def settings_form(service: KioskService, page: gr.Blocks) -> None:
     fields: dict[str, gr.components.Component] = {}
     override = gr.Markdown()
     headings = list(FORM)
+    saved = service.settings()
     for row in range(0, len(headings), 3):
         with gr.Row():
             for heading in headings[row:row + 3]:
                 with gr.Column():
                     gr.Markdown(f"**{heading}**")
                     for section, key in FORM[heading]:
-                        fields[f"{section}.{key}"] = settings_component(section, key)
+                        fields[f"{section}.{key}"] = settings_component(section, key, saved[f"{section}.{key}"])
     save = gr.Button("Save settings", variant="primary")
-    result = gr.Markdown()
+    result = gr.Markdown(elem_classes="settings-result")
+    with gr.Row():
+        gr.Markdown("[Export these settings](/admin/settings.toml) (a TOML file, without passwords)")
+        importer = gr.File(label="Import settings (a file exported here)", file_types=[".toml"], type="filepath",
+                           elem_classes="settings-import")
     names = list(fields)
 
     def current_values():
-        """Each time the page opens: the values as saved now, not as they were when the page was built."""
+        """Each time the page opens: the values as saved now, not as they were when the page was built; a field
+        still at its built value is not sent again (nor overwrites what the admin may already be typing)."""
         values = service.settings()
         note = (f"The camera is `{service.source_override}` (started with `--source`) until you change the "
                 "camera source here." if service.source_override else "")
         problem = service.current().settings_problem
         if problem:
             note += f"\n\n**Saved settings were set aside:** {problem}"
-        return [note, *(values[name] for name in names)]
+        return [note, *(gr.skip() if values[name] == saved[name] else values[name] for name in names)]
+
+    def marked(message: str, error: ConfigError | None = None) -> list:
+        """The message, and each field's help, or for the field at fault its error in the help's place."""
+        dotted = str(error).partition(": ")[0] if error else ""
+        updates = []
+        for name in names:
+            help_text = field_help(*name.split("."))
+            if name == dotted:
+                updates.append(gr.update(info=f"⚠ {str(error).partition(': ')[2]}", elem_classes="field-error"))
+            else:
+                updates.append(gr.update(info=help_text, elem_classes=""))
+        return [message, *updates]
 
     def save_settings(*values):
         changes = {}
@@ -190,12 +242,113 @@ def settings_form(service: KioskService, page: gr.Blocks) -> None:
                 value = int(value)
             changes[name] = value
         try:
-            return service.apply_settings(changes)
+            return marked(service.apply_settings(changes))
         except ConfigError as error:
-            return f"Not saved: {readable(error)}"
+            return marked(f"Not saved: {readable(error)}", error)
+
+    def import_settings(path: str | None):
+        if not path:
+            return [gr.skip()] * (len(names) + 2)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+            message = service.import_settings(text)
+        except (ConfigError, OSError, UnicodeDecodeError) as error:
+            message = f"Not imported, nothing changed: {readable(error) if isinstance(error, ConfigError) else error}"
+        values = service.settings()
+        return [f"Import: {message}", *(values[name] for name in names), None]
 
     page.load(current_values, outputs=[override, *fields.values()], api_visibility="private")
-    save.click(save_settings, list(fields.values()), result, api_name="save_settings")
+    save.click(save_settings, list(fields.values()), [result, *fields.values()], api_name="save_settings")
+    importer.upload(import_settings, importer, [result, *fields.values(), importer], api_visibility="private")
+
+
+def account_tab(service: KioskService) -> None:
+    gr.Markdown("Change the admin password. It is in force at once; the old one stops working.")
+    with gr.Column(elem_classes="account-form"):
+        current = gr.Textbox(label="current password", type="password")
+        new = gr.Textbox(label="new password (at least 8 characters)", type="password")
+        again = gr.Textbox(label="new password again", type="password")
+        change = gr.Button("Change password", variant="primary")
+        result = gr.Markdown(elem_classes="password-result")
+
+    def change_password(old: str, first: str, second: str, request: gr.Request):
+        client = request.client.host if request.client else "unknown"
+        return service.change_password(client, old or "", first or "", second or ""), "", "", ""
+
+    change.click(change_password, [current, new, again], [result, current, new, again], api_visibility="private")
+
+
+ZONE_COLOUR = (255, 200, 0)  # RGB: the zone on the still, apart from the gate's green, red and amber
+
+
+def zone_still(service: KioskService, zone: list[float]) -> np.ndarray | None:
+    """The newest live picture (RGB) with the zone drawn on it; None before the first frame."""
+    latest = service.pipeline.broadcast.latest()
+    if latest is None:
+        return None
+    image = cv2.cvtColor(cv2.imdecode(np.frombuffer(latest.jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (int(round(v * size)) for v, size in zip(zone, (width, height, width, height)))
+    shade = image.copy()
+    shade[:] = (shade * 0.45).astype(np.uint8)
+    shade[y1:y2, x1:x2] = image[y1:y2, x1:x2]  # outside the zone dimmed
+    cv2.rectangle(shade, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), ZONE_COLOUR, max(2, height // 160))
+    return shade
+
+
+def zone_tab(service: KioskService, page: gr.Blocks) -> None:
+    gr.Markdown("Faces outside the entry zone are ignored. Click two opposite corners on the picture, then save. "
+                "The picture is a still of the camera; *New still* takes another.")
+    with gr.Row():
+        refresh = gr.Button("New still")
+        whole = gr.Button("Whole picture")
+        save = gr.Button("Save zone", variant="primary")
+    still = gr.Image(label="entry zone", interactive=False, format="jpeg", elem_classes="zone-still")
+    status = gr.Markdown(elem_classes="zone-status")
+    zone = gr.State()       # the zone shown: [x1, y1, x2, y2] fractions
+    corner = gr.State()     # the first corner clicked, waiting for the second
+
+    def show_saved():
+        saved = list(service.current().decision.zone)
+        return zone_still(service, saved), saved, None, f"Saved zone: {zone_text(saved)}"
+
+    def clicked(current: list[float] | None, first: list[float] | None, event: gr.SelectData):
+        latest = service.pipeline.broadcast.latest()
+        if latest is None:
+            return gr.skip(), current, None, "No picture yet: the camera delivers no frames."
+        image = cv2.imdecode(np.frombuffer(latest.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        point = [event.index[0] / image.shape[1], event.index[1] / image.shape[0]]
+        if first is None:
+            return gr.skip(), current, point, "Now click the opposite corner."
+        x1, x2 = sorted((first[0], point[0]))
+        y1, y2 = sorted((first[1], point[1]))
+        if x2 - x1 < 0.05 or y2 - y1 < 0.05:
+            return gr.skip(), current, None, "Too small: click two corners further apart."
+        chosen = [round(max(0.0, x1), 3), round(max(0.0, y1), 3), round(min(1.0, x2), 3), round(min(1.0, y2), 3)]
+        return zone_still(service, chosen), chosen, None, f"New zone {zone_text(chosen)}: not saved yet."
+
+    def whole_picture():
+        return zone_still(service, [0.0, 0.0, 1.0, 1.0]), [0.0, 0.0, 1.0, 1.0], None, "Whole picture: not saved yet."
+
+    def save_zone(chosen: list[float] | None):
+        chosen = chosen or list(service.current().decision.zone)
+        try:
+            message = service.apply_settings({"decision.zone": chosen})
+        except ConfigError as error:
+            message = f"Not saved: {readable(error)}"
+        return zone_still(service, chosen), message
+
+    page.load(show_saved, outputs=[still, zone, corner, status], api_visibility="private")
+    refresh.click(lambda chosen: zone_still(service, chosen or list(service.current().decision.zone)), zone, still,
+                  api_visibility="private")
+    still.select(clicked, [zone, corner], [still, zone, corner, status], api_visibility="private")
+    whole.click(whole_picture, outputs=[still, zone, corner, status], api_visibility="private")
+    save.click(save_zone, zone, [still, status], api_visibility="private")
+
+
+def zone_text(zone: list[float]) -> str:
+    x1, y1, x2, y2 = zone
+    return f"{x1:.0%}–{x2:.0%} across, {y1:.0%}–{y2:.0%} down"
 
 
 def photo_tab(service: KioskService) -> None:
@@ -217,14 +370,18 @@ def photo_tab(service: KioskService) -> None:
         started = time.perf_counter()
         yield f"Reading {name}…", gr.skip(), gr.skip(), gr.skip()
         try:
+            # not deleted here: Gradio stores uploads by content, so the same photo sent twice at once is one file
+            # that both requests read; delete_cache removes uploads within minutes
             data = Path(path).read_bytes()
-            Path(path).unlink(missing_ok=True)  # the upload is not kept
-            image = service.photos.decode(data)
+            result = service.photos.cached(data)
+            if result is None:
+                image = service.photos.decode(data)
         except (UnreadableImage, OSError) as error:
             yield f"**Error:** {name}: {error}", None, None, None
             return
-        yield f"Looking for faces in {name} ({image.shape[1]}x{image.shape[0]})…", gr.skip(), gr.skip(), gr.skip()
-        result = service.photos.analyse(image, name)
+        if result is None:
+            yield f"Looking for faces in {name} ({image.shape[1]}x{image.shape[0]})…", gr.skip(), gr.skip(), gr.skip()
+            result = service.photos.analyse(data, image, name)
         took = (time.perf_counter() - started) * 1000
         source = "served from cache" if result.cached else "analysed"
         labels = ", ".join(face["label"] or "face" for face in result.report["faces"]) or "no face found"
@@ -245,8 +402,15 @@ def events_tab(service: KioskService, page: gr.Blocks) -> None:
         hours = gr.Number(24, label="last hours", minimum=1, maximum=24 * 365)
         refresh = gr.Button("Refresh")
     download = gr.Markdown()
-    chart = gr.BarPlot(x="hour", y="events", color="outcome", label="compliance per hour (PASS vs STOP)",
-                       height=260)
+    # the kiosk's own green and red; shares, so busy and quiet hours compare. The plot's own legend lists no
+    # entries in this Gradio, so the key is written above it
+    gr.HTML('<div class="chart-key"><span style="color:#138a36">■</span> passed (PASS) &nbsp; '
+            '<span style="color:#c62828">■</span> stopped (STOP) &nbsp; share of the people of each hour</div>')
+    chart = gr.BarPlot(x="hour", y="share", color="outcome", label="people passed and stopped, share per hour",
+                       y_title="share of people (%)", x_title="hour", color_title="outcome",
+                       color_map={"passed (PASS)": "#138a36", "stopped (STOP)": "#c62828"},
+                       colors_in_legend=["passed (PASS)", "stopped (STOP)"], y_lim=[0, 100], height=260,
+                       elem_classes="events-chart")
     table = gr.Dataframe(headers=["time", "state", "faces", "masked", "unmasked", "incorrect"],
                          label="events, newest first", interactive=False, max_height=320)
     gallery = gr.Gallery(label=f"snapshots (newest {GALLERY_SIZE})", columns=6, height=260,
@@ -265,10 +429,10 @@ def events_tab(service: KioskService, page: gr.Blocks) -> None:
                        r["masked"], r["unmasked"], r["incorrect"]] for r in rows]
         pictures = [(str(events.snapshots / r["snapshot"]), f"{r['state']} {row[0]}")
                     for r, row in zip(rows, table_rows) if r["snapshot"]][:GALLERY_SIZE]
-        hourly = [(hour, outcome, count) for hour, passes, stops in hourly_counts
-                  for outcome, count in (("PASS", passes), ("STOP", stops))]
+        hourly = [(hour, outcome, round(100 * count / (passes + stops), 1)) for hour, passes, stops in hourly_counts
+                  if passes + stops for outcome, count in (("passed (PASS)", passes), ("stopped (STOP)", stops))]
         link = f"[Download these events as CSV](/admin/events.csv?hours={float(last_hours or 24):g}&state={chosen or ''})"
-        return (link, pd.DataFrame(hourly, columns=["hour", "outcome", "events"]),
+        return (link, pd.DataFrame(hourly, columns=["hour", "outcome", "share"]),
                 table_rows, pictures)
 
     outputs = [download, chart, table, gallery]

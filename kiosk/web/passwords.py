@@ -7,6 +7,14 @@ import hmac
 import secrets
 
 N, R, P = 2 ** 14, 8, 1
+MIN_LENGTH = 8
+
+
+def password_problem(password: str) -> str | None:
+    """Why this password may not be the admin's (None: it may)."""
+    if len(password) < MIN_LENGTH:
+        return f"use at least {MIN_LENGTH} characters"
+    return None
 
 
 def hash_password(password: str) -> str:

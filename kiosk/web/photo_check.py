@@ -1,4 +1,7 @@
-"""'Check a photo': decode an upload, analyse it once, answer repeats from an LRU cache."""
+"""'Check a photo': analyse an upload once, answer repeats from an LRU cache keyed by the file's hash.
+
+A repeat is found from the uploaded bytes alone, before any decoding; a new file is size-checked, decoded once
+and analysed under a lock (the analyzer's infer requests serve one photo at a time)."""
 from __future__ import annotations
 
 import dataclasses
@@ -20,11 +23,8 @@ class PhotoResult:
     cached: bool
 
 
-def pixel_key(image: np.ndarray) -> str:
-    """Fast hash of the decoded pixels, read in place: the same picture in another file format hits the same entry."""
-    digest = hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16)
-    digest.update(repr(image.shape).encode())
-    return digest.hexdigest()
+def file_key(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class PhotoChecker:
@@ -42,7 +42,9 @@ class PhotoChecker:
         """Raises UnreadableImage (one line) for anything too large or not an image; nothing too large is decoded."""
         return decode_checked(data, self.limits)
 
-    def cached(self, key: str) -> PhotoResult | None:
+    def cached(self, data: bytes) -> PhotoResult | None:
+        """The answer for a file seen before (None for a new one)."""
+        key = file_key(data)
         with self._lock:
             hit = self._cache.get(key)
             if hit is None:
@@ -50,11 +52,8 @@ class PhotoChecker:
             self._cache.move_to_end(key)
         return dataclasses.replace(hit, cached=True)
 
-    def analyse(self, image: np.ndarray, name: str = "upload") -> PhotoResult:
-        key = pixel_key(image)
-        cached = self.cached(key)
-        if cached is not None:
-            return cached
+    def analyse(self, data: bytes, image: np.ndarray, name: str = "upload") -> PhotoResult:
+        """The answer for a new file: `image` is its decoded pixels (from decode)."""
         with self._model_lock:  # the analyzer's infer requests serve one photo at a time
             faces = self.analyzer.analyse(image)
         annotated = annotate(image, faces, [f.label for f in faces], self.display_size)
@@ -63,7 +62,7 @@ class PhotoChecker:
         result = PhotoResult(np.ascontiguousarray(annotated[:, :, ::-1]), report, cached=False)
         with self._lock:
             if self.cache_size:
-                self._cache[key] = result
+                self._cache[file_key(data)] = result
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return result

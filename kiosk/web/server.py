@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
-from kiosk.config import Config
+from kiosk.config import Config, ConfigError
 from kiosk.systemd_notify import Watchdog, notify, wait_until_ready, watchdog_interval
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,23 @@ async def serve_together(servers: list[uvicorn.Server]) -> None:
     await asyncio.gather(*(server.serve() for server in servers), stop_all_when_one_stops())
 
 
+def check_port(host: str, port: int, name: str) -> None:
+    """A port this process cannot listen on is a config error (one line, exit 2), found before the models load."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise ConfigError(f"{name} {port} on {host}: cannot listen ({error.strerror or error})") from None
+
+
 def serve(config: Config, source: str | None = None, host: str | None = None, port: int | None = None) -> int:
     """Plain HTTP on web.port (kiosk screen, /healthz, /metrics; the admin page for this device only) and, unless
     web.tls_port is 0, HTTPS on web.tls_port for the admin page on the LAN. Both serve the same app."""
+    check_port(host or config.web.host, port or config.web.port, "--port" if port else "web.port")
+    if config.web.tls_port:
+        check_port(host or config.web.host, config.web.tls_port, "web.tls_port")
     use_private_temp_dir(config)
     from kiosk.web.app import create_app
     from kiosk.web.service import KioskService

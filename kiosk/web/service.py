@@ -4,8 +4,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomlkit
 
 from kiosk.vision.analyzer import build_analyzer, describe_setup
 from kiosk.live.assembly import build_pipeline, camera_settings, image_limits
@@ -14,6 +17,8 @@ from kiosk.outputs.assembly import Outputs
 from kiosk.record.counters import DailyCounts
 from kiosk.record.events import EventLog, EventRecorder
 from kiosk.types import on_changes
+from kiosk.web.auth import AdminAuth
+from kiosk.web.passwords import hash_password, password_problem
 from kiosk.web.photo_check import PhotoChecker
 from kiosk.live.pipeline import LivePipeline
 
@@ -31,13 +36,22 @@ FORM = {
                                                    "gpio_chip", "gpio_line", "gpio_active_low", "webhook_url")),
     "MQTT": tuple(("mqtt", key) for key in ("host", "port", "username", "password", "tls", "topic_prefix",
                                             "device_id", "snapshots", "discovery")),
-    "Sound and privacy": (("sound", "enabled"), ("sound", "volume"), ("display", "notice"), ("record", "blur_faces"),
-                          ("record", "retention_days")),
+    "Sound and privacy": (("sound", "enabled"), ("sound", "volume"), ("display", "notice")),
+    "Tracking": (("tracker", "confirm_frames"), ("tracker", "min_iou"), ("tracker", "max_missed")),
+    "Record": (("record", "enabled"), ("record", "retention_days"), ("record", "snapshot_quota_mb"),
+               ("record", "blur_faces")),
 }
-EDITABLE = tuple(pair for pairs in FORM.values() for pair in pairs)
-NEEDS_RESTART = {("runtime", "device")}
+# the form's fields, and the entry zone (drawn on a still of the live picture)
+EDITABLE = tuple(pair for pairs in FORM.values() for pair in pairs) + (("decision", "zone"),)
+NEEDS_RESTART = {("runtime", "device"), ("record", "enabled")}
 # never sent back to the page; left empty in the form, they stay as saved
 SECRETS = {("mqtt", "password")}
+
+
+def field_label(section: str, key: str) -> str:
+    """The field's title from the schema (the admin reads labels, not keys)."""
+    title = Config.model_fields[section].annotation.model_fields[key].title
+    return title + (" (applies after a restart)" if (section, key) in NEEDS_RESTART else "")
 
 
 def _stamp(*paths: Path) -> tuple[float | None, ...]:
@@ -59,6 +73,7 @@ class KioskService:
         self.setup_lines = list(describe_setup(config, pipeline.detector, pipeline.classifier))
         self._settings_lock = threading.Lock()
         self._outputs_lock = threading.Lock()
+        self.auth = AdminAuth(lambda: self.current().admin)
         self.models_load_s = 0.0  # compile (or cache load) of both models and camera start
         self.recorder: EventRecorder | None = None
         if config.record.enabled:
@@ -130,6 +145,45 @@ class KioskService:
                 grouped.setdefault(section, {})[key] = value
         if not grouped:
             return "No changes."
+        self._save(grouped)
+        changed = [(s, k) for s, keys in grouped.items() for k in keys]
+        later = [field_label(*pair) for pair in changed if pair in NEEDS_RESTART]
+        log.info("settings saved: %s", ", ".join(f"{s}.{k}" for s, k in changed))
+        message = f"Saved: {', '.join(field_label(*pair) for pair in changed)}."
+        if later:
+            message += f" {', '.join(later)} applies after a restart."
+        return message
+
+    def export_settings(self) -> str:
+        """The admin-editable settings as saved now, as TOML (no secrets): a file to keep or to load on another
+        kiosk with import_settings."""
+        values = self.settings()
+        document = tomlkit.document()
+        document.add(tomlkit.comment("mask-kiosk settings, exported from the admin page; load with Import settings"))
+        for section, key in EDITABLE:
+            if (section, key) not in SECRETS:
+                document.setdefault(section, tomlkit.table())[key] = values[f"{section}.{key}"]
+        return tomlkit.dumps(document)
+
+    def import_settings(self, text: str) -> str:
+        """Applies an exported settings file: every key is checked and the result validated before anything is
+        saved, so a bad file changes nothing (ConfigError names the first problem)."""
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"not a settings file (TOML: {error})") from None
+        changes = {}
+        for section, keys in document.items():
+            if not isinstance(keys, dict):
+                raise ConfigError(f"{section}: expected a [{section}] table")
+            for key, value in keys.items():
+                if (section, key) not in EDITABLE or (section, key) in SECRETS:
+                    raise ConfigError(f"{section}.{key}: not a setting the admin page may change")
+                changes[f"{section}.{key}"] = value
+        return self.apply_settings(changes)
+
+    def _save(self, grouped: dict[str, dict[str, Any]]) -> None:
+        """Saves these keys (all or none), then applies what can change while running."""
         with self._settings_lock:
             self.config = save_settings(self.config, grouped)
             self._files_stamp = _stamp(self.config.path, self.config.settings_path())
@@ -138,19 +192,30 @@ class KioskService:
             self._apply_live(self.config)
             config = self.config
         self._apply_outputs(config)
-        changed = sorted(f"{s}.{k}" for s, keys in grouped.items() for k in keys)
-        later = [name for name in changed if tuple(name.split(".")) in NEEDS_RESTART]
-        log.info("settings saved: %s", ", ".join(changed))
-        message = f"Saved: {', '.join(changed)}."
-        if later:
-            message += f" {', '.join(later)} applies after a restart."
-        return message
+
+    def change_password(self, client: str, current: str, new: str, again: str) -> str:
+        """The admin page's password change: the current password is checked (and counted) as a login is, the new
+        one saved hashed at once, as `mask-kiosk set-password` does. Returns what to tell the admin."""
+        user = self.current().admin.user
+        ok, wait = self.auth.check(client, user, current)
+        if wait:
+            return f"Not changed: too many failed attempts; try again in {wait:.0f} s."
+        if not ok:
+            return "Not changed: the current password is wrong."
+        if new != again:
+            return "Not changed: the two new passwords differ."
+        problem = password_problem(new)
+        if problem:
+            return f"Not changed: {problem}."
+        self._save({"admin": {"password_hash": hash_password(new)}})
+        log.info("admin password changed from the admin page (%s)", client)
+        return "Password changed. It is in force now; the old one no longer works."
 
     def _apply_live(self, new: Config) -> None:
         """Hands the pipeline what changed; it applies it between frames on its own thread."""
         camera = camera_settings(new, self.source_override)
         self.pipeline.request_settings(min_score=new.detector.min_score, decision=new.decision,
-                                       display=new.display,
+                                       display=new.display, tracker=new.tracker,
                                        camera=camera if camera != self.pipeline.source.settings else None)
         self.photos.display_size = (new.display.max_width, new.display.max_height)
         if self.recorder is not None:

@@ -1,0 +1,369 @@
+"""The screens a person meets, in Chromium: the kiosk in both languages and at every screen size, the moments
+between states, and the admin's own tasks (password, entry zone, settings files, a phone). Screenshots of each
+go to test-artifacts/."""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.bench.samples import frame_with_face, grace_hopper
+from kiosk.bench.ui import CHROMIUM_FLAGS
+from kiosk.config import PROJECT_ROOT
+from kiosk_server import PASSWORD, KioskServer
+from videos import HEIGHT, WIDTH, walking_face, write_video
+
+CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SIZES = {"800x480": (800, 480), "1024x768": (1024, 768), "1920x1080": (1920, 1080), "3840x2160": (3840, 2160),
+         "portrait-1080x1920": (1080, 1920)}
+LONGEST = {"en": ("CAMERA DISCONNECTED", "The kiosk service is not reachable — reconnecting…"),
+           "zh": ("摄像头已断开", "检测服务无法访问，正在重新连接…")}
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is a test dependency (install.sh --dev)")
+if not shutil.which(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium (install.sh --dev does as root)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def bare_video(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("screens") / "bare.avi", walking_face(grace_hopper(), 10, 60), 30)
+
+
+@pytest.fixture(scope="module")
+def kiosk_en(tmp_path_factory, bare_video):
+    with KioskServer.running_with_admin(tmp_path_factory.mktemp("en"), bare_video) as kiosk:
+        yield kiosk
+
+
+@pytest.fixture(scope="module")
+def kiosk_zh(tmp_path_factory, bare_video):
+    kiosk = KioskServer(tmp_path_factory.mktemp("zh"), bare_video, settings={"display": {"language": "zh"}})
+    kiosk.start()
+    yield kiosk
+    kiosk.stop()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def wait_for_state(page, state: str, timeout_ms: float = 20000) -> None:
+    page.wait_for_function("s => document.querySelector('[data-state]')?.dataset.state === s", arg=state,
+                           timeout=timeout_ms)
+
+
+def log_in(page, kiosk: KioskServer, password: str = PASSWORD) -> None:
+    page.goto(kiosk.url + "/login")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+# -- the kiosk screen --------------------------------------------------------------------------------------------
+
+def missing_glyphs(page, text: str) -> list[str]:
+    """The characters of text the banner's font renders as the 'missing glyph' box: each is drawn in the banner's
+    own font-family and compared with a character no font has (a private-use code point)."""
+    return page.evaluate("""([text]) => {
+        const family = getComputedStyle(document.querySelector('.gate-title')).fontFamily;
+        const draw = (ch) => { const c = document.createElement('canvas'); c.width = 120; c.height = 120;
+            const g = c.getContext('2d'); g.font = `100px ${family}`; g.fillText(ch, 5, 100);
+            return c.toDataURL(); };
+        const tofu = draw('\\uE000');
+        return [...text].filter(ch => ch.trim() && draw(ch) === tofu);
+    }""", [text])
+
+
+def test_chinese_kiosk_screen_draws_every_banner_glyph_with_a_cjk_font(browser, kiosk_zh):
+    if subprocess.run(["fc-list", ":lang=zh-cn"], capture_output=True, text=True).stdout.strip() == "":
+        pytest.fail("no CJK font: install.sh installs fonts-noto-cjk as root; `mask-kiosk check` warns of it")
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        page.goto(kiosk_zh.url + "/")
+        page.wait_for_function("document.querySelector('.gate-title')?.innerText === '请停步'", timeout=20000)
+        banner = page.locator(".gate-banner").inner_text()
+        assert not missing_glyphs(page, banner), banner
+        page.wait_for_function("(window.kioskLabels || []).some(entry => entry.labels.length)")
+        labels = page.evaluate("window.kioskLabels.flatMap(entry => entry.labels)")
+        assert "未戴口罩" in labels and not [label for label in labels if "%" in label]  # no figures for visitors
+        assert not missing_glyphs(page, "未戴口罩今日通过拦截")
+        screenshot(page, "kiosk-zh-landscape")
+        page.set_viewport_size({"width": 1080, "height": 1920})
+        wait_for_state(page, "STOP")
+        screenshot(page, "kiosk-zh-portrait")
+    finally:
+        page.close()
+
+
+def test_english_kiosk_screen_landscape_and_portrait(browser, kiosk_en):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        page.goto(kiosk_en.url + "/")
+        wait_for_state(page, "STOP")
+        page.wait_for_function("(window.kioskLabels || []).some(entry => entry.labels.includes('no mask'))")
+        screenshot(page, "kiosk-en-landscape")
+        page.set_viewport_size({"width": 1080, "height": 1920})
+        wait_for_state(page, "STOP")
+        screenshot(page, "kiosk-en-portrait")
+        assert page.evaluate("getComputedStyle(document.querySelector('canvas.live-video')).cursor") == "none"
+    finally:
+        page.close()
+
+
+def test_the_first_paint_is_black_with_no_white_frame_and_no_spinner(browser, kiosk_en):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    frames: list[np.ndarray] = []
+    try:
+        page.set_content("<body style='margin:0;background:#000'></body>")  # any white frame after is the kiosk's
+        page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # painted
+        cdp = page.context.new_cdp_session(page)
+
+        def on_frame(event):
+            frames.append(cv2.imdecode(np.frombuffer(base64.b64decode(event["data"]), np.uint8), cv2.IMREAD_COLOR))
+            cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
+
+        cdp.on("Page.screencastFrame", on_frame)
+        cdp.send("Page.startScreencast", {"format": "png", "everyNthFrame": 1})
+        page.goto(kiosk_en.url + "/", wait_until="commit")
+        wait_for_state(page, "STOP")
+        cdp.send("Page.stopScreencast")
+    finally:
+        page.close()
+    assert len(frames) >= 3, "too few frames sampled"
+    for index, frame in enumerate(frames):
+        bright = float((frame.mean(axis=2) > 200).mean())
+        orange = float(((frame[..., 2] > 200) & (frame[..., 1] > 80) & (frame[..., 1] < 180)
+                        & (frame[..., 0] < 80)).mean())  # Gradio's orange loading spinner
+        assert bright < 0.10, f"frame {index} after navigation is {bright:.0%} white"
+        assert orange < 0.002, f"frame {index} shows an orange spinner"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_banner_fits_every_screen_from_800x480_to_4k_and_portrait(browser, kiosk_en, language):
+    page = browser.new_page()
+    try:
+        page.goto(kiosk_en.url + "/")
+        wait_for_state(page, "STOP")
+        for name, (width, height) in SIZES.items():
+            page.set_viewport_size({"width": width, "height": height})
+            fits = page.evaluate("""([title, detail]) => {
+                const banner = document.querySelector('.gate-banner');
+                banner.querySelector('.gate-title').textContent = title;
+                banner.querySelector('.gate-detail').textContent = detail;
+                const t = banner.querySelector('.gate-title'), d = banner.querySelector('.gate-detail');
+                const box = banner.getBoundingClientRect(), lineHeight = parseFloat(getComputedStyle(t).lineHeight);
+                return {titleFits: t.scrollWidth <= box.width && t.getBoundingClientRect().height < 1.5 * lineHeight,
+                        detailInside: d.getBoundingClientRect().bottom <= box.bottom + 1 && d.scrollWidth <= box.width,
+                        onScreen: box.bottom <= innerHeight + 1 && box.top >= 0,
+                        titlePx: parseFloat(getComputedStyle(t).fontSize)};
+            }""", list(LONGEST[language]))
+            assert fits["titleFits"] and fits["detailInside"] and fits["onScreen"], (name, fits)
+            assert fits["titlePx"] >= 32, (name, fits)
+    finally:
+        page.close()
+
+
+def test_camera_lost_and_service_down_are_told_apart(browser, tmp_path):
+    from kiosk.bench.sim_camera import SimulatedIPCamera
+    camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()
+    kiosk = KioskServer(tmp_path, camera.url).start()
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    try:
+        page.goto(kiosk.url + "/")
+        wait_for_state(page, "STOP")
+        camera.unplug()
+        wait_for_state(page, "DISCONNECTED")
+        assert page.locator(".gate-title").inner_text() == "CAMERA DISCONNECTED"
+        screenshot(page, "kiosk-camera-disconnected-1024x768")
+        kiosk.stop()
+        wait_for_state(page, "OFFLINE")
+        assert page.locator(".gate-title").inner_text() == "KIOSK OFFLINE"
+        assert "not reachable" in page.locator(".gate-detail").inner_text()
+        screenshot(page, "kiosk-service-down-1024x768")
+    finally:
+        page.close()
+        kiosk.stop()
+        camera.unplug()
+
+
+def test_a_new_person_at_the_same_place_never_shows_the_previous_label(browser, tmp_path, masked_portrait):
+    cut = 150  # a bare face for 5 s (the page opens meanwhile), then a masked face at exactly the same place
+    frames = [frame_with_face(WIDTH, HEIGHT, grace_hopper())] * cut + \
+        [frame_with_face(WIDTH, HEIGHT, masked_portrait)] * 75
+    video = write_video(tmp_path / "cut.avi", frames, 30)
+    kiosk = KioskServer(tmp_path, video, settings={"camera": {"loop": False}}).start()
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        page.goto(kiosk.url + "/")
+        page.wait_for_function("(window.kioskLabels || []).some(e => e.frame >= 210)", timeout=30000)
+        drawn = page.evaluate("window.kioskLabels")
+    finally:
+        page.close()
+        kiosk.stop()
+    before = [entry for entry in drawn if entry["frame"] < cut]
+    after = [entry for entry in drawn if entry["frame"] >= cut]
+    assert any("no mask" in entry["labels"] for entry in before), "the first person was never labelled"
+    assert not [entry for entry in after if "no mask" in entry["labels"]], after[:10]
+    assert any("mask" in entry["labels"] for entry in after)
+
+
+# -- the admin page ----------------------------------------------------------------------------------------------
+
+def test_admin_tabs_screenshots_and_a_usable_phone_login(browser, kiosk_en):
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                             has_touch=True)
+    try:
+        phone.goto(kiosk_en.url + "/login")
+        sizes = phone.evaluate("[...document.querySelectorAll('input, button, label')].map("
+                               "e => parseFloat(getComputedStyle(e).fontSize))")
+        assert min(sizes) >= 14, sizes
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(phone, "admin-login-phone")
+        phone.fill("input[name=password]", PASSWORD)
+        phone.click("button[type=submit]")
+        phone.wait_for_selector("text=stopped today")
+        for tab in ("Live", "Events"):  # the daily tasks: tabs in view, no menu needed
+            assert phone.get_by_role("tab", name=tab).is_visible()
+        screenshot(phone, "admin-live-phone")
+    finally:
+        phone.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        log_in(page, kiosk_en)
+        page.wait_for_selector("text=stopped today")
+        for tab in ("Live", "Events", "Check a photo", "Settings", "Entry zone", "Password", "Device and models"):
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(600)  # the tab's own content paints (a screenshot, not a condition)
+            page.screenshot(path=str(ARTIFACTS / f"admin-{tab.lower().replace(' ', '-')}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_a_settings_error_is_shown_at_its_field_with_its_label(browser, kiosk_en):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        log_in(page, kiosk_en)
+        page.get_by_role("tab", name="Settings").click()
+        page.get_by_label("webhook URL").fill("ftp://door.local/open")
+        page.get_by_role("button", name="Save settings").click()
+        page.wait_for_selector("text=Not saved: webhook URL")
+        error = page.locator(".field-error")
+        assert error.count() == 1 and "must be an http:// or https:// URL" in error.inner_text()
+        screenshot(page, "admin-settings-error")
+    finally:
+        page.close()
+
+
+def test_settings_export_then_import_round_trips_and_a_bad_file_changes_nothing(browser, tmp_path, kiosk_en):
+    kiosk = kiosk_en  # the module's kiosk: the import at the end puts back what the test changed
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        log_in(page, kiosk)
+        page.get_by_role("tab", name="Settings").click()
+        exported = page.request.get(kiosk.url + "/admin/settings.toml").text()
+        assert "[decision]" in exported and "password" not in exported
+        page.get_by_label("mask seen before PASS (ms)").fill("1500")
+        page.get_by_role("button", name="Save settings").click()
+        page.wait_for_selector("text=Saved: mask seen before PASS (ms)")
+        assert kiosk.settings_toml()["decision"]["hold_ms"] == 1500
+
+        bad = tmp_path / "bad.toml"
+        bad.write_text(exported.replace("hold_ms = 800.0", "hold_ms = 99999.0"))
+        page.locator(".settings-import input[type=file]").set_input_files(str(bad))
+        page.wait_for_selector("text=Not imported, nothing changed")
+        assert "mask seen before PASS (ms)" in page.locator(".block.settings-result").inner_text()
+        assert kiosk.settings_toml()["decision"]["hold_ms"] == 1500
+
+        good = tmp_path / "exported.toml"
+        good.write_text(exported)
+        page.locator(".settings-import input[type=file]").set_input_files(str(good))
+        page.wait_for_selector("text=Import: Saved: mask seen before PASS (ms)")
+        assert kiosk.settings_toml()["decision"]["hold_ms"] == 800
+        assert page.get_by_label("mask seen before PASS (ms)").input_value() == "800"
+    finally:
+        page.close()
+
+
+def test_a_zone_drawn_on_the_still_is_saved_and_a_face_outside_it_is_ignored(browser, kiosk_en):
+    kiosk = kiosk_en  # its face walks across the middle of the picture, from 30 % to 70 % of the width
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        log_in(page, kiosk)
+        page.get_by_role("tab", name="Entry zone").click()
+        page.get_by_role("button", name="New still").click()
+        still = page.locator(".zone-still img")
+        still.wait_for()
+        box = still.bounding_box()
+        # the zone: the left fifth of the picture, where the face never is
+        still.click(position={"x": box["width"] * 0.02, "y": box["height"] * 0.05})
+        page.wait_for_selector("text=Now click the opposite corner")
+        still.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.95})
+        page.wait_for_selector("text=not saved yet")
+        page.get_by_role("button", name="Save zone").click()
+        page.wait_for_selector("text=Saved: entry zone")
+        screenshot(page, "admin-entry-zone")
+        zone = kiosk.settings_toml()["decision"]["zone"]
+        assert zone[0] < 0.05 and 0.15 < zone[2] < 0.25 and zone[1] < 0.1 and zone[3] > 0.9
+
+        screen = browser.new_page()
+        try:
+            screen.goto(kiosk.url + "/")
+            # every state the screen shows while the face walks through twice (its faces are drawn, not judged)
+            screen.evaluate("""() => { window.statesSeen = []; setInterval(() => window.statesSeen.push(
+                document.querySelector('[data-state]')?.dataset.state), 100); }""")
+            screen.wait_for_function("window.statesSeen.length >= 50 && (window.kioskLabels || []).filter("
+                                     "e => e.labels.length).length >= 20", timeout=30000)
+            states = set(screen.evaluate("window.statesSeen")) - {"CONNECTING", None}  # None: before the script
+        finally:
+            screen.close()
+        assert states == {"NO_FACE"}, states
+    finally:
+        page.get_by_role("button", name="Whole picture").click()
+        page.get_by_role("button", name="Save zone").click()
+        page.wait_for_selector("text=Saved: entry zone")
+        page.close()
+
+
+def test_password_change_from_the_admin_page_takes_effect_at_once(browser, kiosk_en):
+    """The module's last test: the module's kiosk keeps the new password."""
+    kiosk = kiosk_en
+    page = browser.new_page()
+    try:
+        log_in(page, kiosk)
+        page.get_by_role("tab", name="Password").click()
+        page.get_by_label("current password").fill("not the password")
+        page.get_by_label("new password (at least 8 characters)").fill("brand new pass 9")
+        page.get_by_label("new password again").fill("brand new pass 9")
+        page.get_by_role("button", name="Change password").click()
+        page.wait_for_selector("text=the current password is wrong")
+        page.get_by_label("current password").fill(PASSWORD)
+        page.get_by_label("new password (at least 8 characters)").fill("brand new pass 9")
+        page.get_by_label("new password again").fill("brand new pass 9")
+        page.get_by_role("button", name="Change password").click()
+        page.wait_for_selector("text=Password changed")
+        screenshot(page, "admin-password-changed")
+    finally:
+        page.close()
+    fresh = browser.new_page()
+    try:
+        log_in(fresh, kiosk, PASSWORD)
+        fresh.wait_for_selector("text=Wrong user or password")
+        log_in(fresh, kiosk, "brand new pass 9")
+        fresh.wait_for_selector("text=stopped today")
+    finally:
+        fresh.close()
+    assert kiosk.process.poll() is None  # no restart
