@@ -117,7 +117,7 @@ def cjk_fonts() -> list[str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kiosk.vision.analyzer import describe_setup
+    from kiosk.vision.analyzer import build_analyzer, describe_setup
     from kiosk.vision.models import load_classifier, load_detector
     config = load_config(args.config)
     settings = config.settings_path()
@@ -126,6 +126,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"WARNING: {config.settings_problem}")
     started = time.perf_counter()
     detector, classifier = load_detector(config), load_classifier(config)
+    build_analyzer(config, classifier)  # the photo check's models too: `run` then finds every one in the cache
     for line in describe_setup(config, detector, classifier):
         print(line)
     print(f"models compiled in {time.perf_counter() - started:.2f} s")
@@ -278,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    # the service (run) tells its journal how it started; other commands speak only when asked (-v)
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)

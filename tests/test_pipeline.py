@@ -126,3 +126,16 @@ def test_a_person_taking_anothers_place_is_never_published_with_the_old_label(co
     assert any(face.label == "no_mask" for item in before for face in item.faces)
     assert not [item.frame_index for item in after if any(face.label == "no_mask" for face in item.faces)]
     assert after[-1].state.value == "PASS"
+
+
+def test_a_looping_video_file_removed_while_playing_is_a_camera_unplugged(tmp_path):
+    path = write_video(tmp_path / "camera.avi", walking_face(grace_hopper(), 2, 10), 30)
+    source = CameraSource(CameraConfig(source=str(path))).start()
+    try:
+        wait_until(lambda: source.connected, 10, "the file playing")
+        path.rename(tmp_path / "away.avi")
+        wait_until(lambda: not source.connected and source.last_error, 10, "disconnected once the file is gone")
+        (tmp_path / "away.avi").rename(path)
+        wait_until(lambda: source.connected, 15, "playing again once the file is back")
+    finally:
+        source.stop()

@@ -8,6 +8,7 @@ at its end the source says it ended and stays so.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -171,6 +172,9 @@ class CameraSource:
             ok, image = capture.read()
             self.last_activity = time.monotonic()
             if not ok and is_file and self.settings.loop and got_frames:
+                if not os.path.exists(self.settings.source):  # removed while it played: as a camera unplugged
+                    self._note_failure("video file removed")
+                    return got_frames
                 capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 ok, image = capture.read()
             if not ok:

@@ -43,4 +43,10 @@ def compile_model(xml_path: Path, config: Config, input_shape: list[int] | None 
     model = ov_core.read_model(xml_path)
     if input_shape is not None:
         model.reshape({model.inputs[0]: input_shape})
-    return ov_core.compile_model(model, device, {hints.performance_mode: hint})
+    before = set(cache_dir.iterdir())
+    compiled = ov_core.compile_model(model, device, {hints.performance_mode: hint})
+    # a new blob means it was compiled now; none means the one made earlier (at install: boot preload) was used
+    fresh = set(cache_dir.iterdir()) - before
+    log.info("%s%s on %s: %s", xml_path.name, f" {input_shape}" if input_shape else "", device,
+             "compiled and cached" if fresh else f"loaded from the model cache in {cache_dir}")
+    return compiled

@@ -116,6 +116,8 @@ def serve(config: Config, source: str | None = None, host: str | None = None, po
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         asyncio.run(serve_together(servers))
+    except KeyboardInterrupt:  # Ctrl-C in a terminal: the same clean stop as SIGTERM, without a traceback
+        pass
     finally:
         stopping.set()
         notify("STOPPING=1")
