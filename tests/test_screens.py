@@ -4,8 +4,6 @@ go to test-artifacts/."""
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import subprocess
 
 import cv2
@@ -13,29 +11,22 @@ import numpy as np
 import pytest
 
 from kiosk.bench.samples import frame_with_face, grace_hopper
-from kiosk.bench.ui import CHROMIUM_FLAGS
-from kiosk.config import PROJECT_ROOT
+from browser import ARTIFACTS, chromium, log_in, require_chromium, screenshot
 from kiosk_server import PASSWORD, KioskServer
 from videos import HEIGHT, WIDTH, walking_face, write_video
 
-CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 SIZES = {"800x480": (800, 480), "1024x768": (1024, 768), "1920x1080": (1920, 1080), "3840x2160": (3840, 2160),
          "portrait-1080x1920": (1080, 1920)}
 LONGEST = {"en": ("CAMERA DISCONNECTED", "The kiosk service is not reachable — reconnecting…"),
            "zh": ("摄像头已断开", "检测服务无法访问，正在重新连接…")}
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is a test dependency (install.sh --dev)")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium (install.sh --dev does as root)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +48,11 @@ def kiosk_zh(tmp_path_factory, bare_video):
     kiosk.stop()
 
 
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
 
 def wait_for_state(page, state: str, timeout_ms: float = 20000) -> None:
     page.wait_for_function("s => document.querySelector('[data-state]')?.dataset.state === s", arg=state,
                            timeout=timeout_ms)
 
-
-def log_in(page, kiosk: KioskServer, password: str = PASSWORD) -> None:
-    page.goto(kiosk.url + "/login")
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 # -- the kiosk screen --------------------------------------------------------------------------------------------

@@ -2,23 +2,17 @@
 once per person, and nothing at all when sound is off. Checked through the page's own audio events."""
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from kiosk.bench.samples import grace_hopper
-from kiosk.bench.ui import CHROMIUM_FLAGS
+from browser import chromium, require_chromium
 from kiosk_server import KioskServer
 from videos import walking_face, write_video
 
-CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
 # as the screen unit starts it: the kiosk has nobody to click before the first sound
-AUTOPLAY = ["--autoplay-policy=no-user-gesture-required"]
+AUTOPLAY = ("--autoplay-policy=no-user-gesture-required",)
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is a test dependency (install.sh --dev)")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium (install.sh --dev does as root)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +24,8 @@ def bare_then_masked(tmp_path_factory, masked_portrait):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS + AUTOPLAY)
-        yield chromium
-        chromium.close()
+    with chromium(AUTOPLAY) as browser:
+        yield browser
 
 
 def audio_log(page) -> list[dict]:

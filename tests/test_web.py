@@ -1,8 +1,6 @@
 """Browser tests: Debian's Chromium driven by Playwright against the real app fed by video files."""
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -11,19 +9,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from kiosk.bench.ui import CHROMIUM_FLAGS
-from kiosk.config import PROJECT_ROOT
 from kiosk.bench.samples import grace_hopper_path
 
 from bombs import BOMBS, png_bomb
+from browser import chromium, log_in, require_chromium, screenshot
 from kiosk_server import PASSWORD, KioskServer
 
-CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is a test dependency (install.sh --dev)")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium (install.sh --dev does as root)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +32,8 @@ def requests_seen():
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -53,10 +44,6 @@ def page(browser, requests_seen):
     yield tab
     context.close()
 
-
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def wait_for_banner(page, state: str, text: str, timeout_ms: float = 15000) -> None:
@@ -69,11 +56,6 @@ def wait_for_banner(page, state: str, text: str, timeout_ms: float = 15000) -> N
 def canvas_pixels(page) -> str:
     return page.evaluate("document.querySelector('canvas.live-video').toDataURL('image/png')")
 
-
-def log_in(page, server, password: str = PASSWORD):
-    page.goto(server.url + "/login")
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 def test_kiosk_screen_shows_live_video_and_stop_for_a_bare_face(page, server):
