@@ -170,16 +170,13 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     from kiosk.config import save_settings
     from kiosk.web.passwords import hash_password, password_problem
     config = load_config(args.config)
-    if args.stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("new admin password: ")
-        if getpass.getpass("again: ") != password:
-            print("error: the two passwords differ", file=sys.stderr)
-            return 1
+    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass("new admin password: ")
     problem = password_problem(password)
-    if problem:
+    if problem:  # said before asking again
         print(f"error: {problem}", file=sys.stderr)
+        return 1
+    if not args.stdin and getpass.getpass("again: ") != password:
+        print("error: the two passwords differ", file=sys.stderr)
         return 1
     save_settings(config, {"admin": {"password_hash": hash_password(password)}})
     print(f"admin password saved (hashed) in {config.settings_path()}; a running kiosk uses it at the next login")
@@ -205,8 +202,20 @@ def cmd_config_defaults(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.target is None:
+        args.parser.error(f"say what to measure: {', '.join(BENCH_TARGETS)}")
     from kiosk.bench import benches as bench
     return bench.run(args.target, load_config(args.config), args)
+
+
+BENCH_TARGETS = ["detector", "classifier", "pipeline", "ui", "boot", "photo"]
+
+
+def ask_which(parser: argparse.ArgumentParser, choices: argparse._SubParsersAction):
+    """For a command given without its sub-command: one line naming the choices, and exit 2 (as argparse does)."""
+    def ask(_args: argparse.Namespace) -> int:
+        parser.error(f"say which: {', '.join(choices.choices)}")
+    return ask
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,18 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
     certificate.set_defaults(func=cmd_certificate)
 
     config_parser = commands.add_parser("config", help="the configuration schema")
-    config_commands = config_parser.add_subparsers(dest="config_command", required=True)
+    config_commands = config_parser.add_subparsers(title="what", metavar="{defaults}")
+    config_parser.set_defaults(func=ask_which(config_parser, config_commands))
     defaults = config_commands.add_parser("defaults", help="print kiosk.toml with every default and its help")
     defaults.set_defaults(func=cmd_config_defaults)
 
     models = commands.add_parser("models", help="model files")
-    models_commands = models.add_subparsers(dest="models_command", required=True)
+    models_commands = models.add_subparsers(title="what", metavar="{build}")
+    models.set_defaults(func=ask_which(models, models_commands))
     build = models_commands.add_parser("build", help="fetch and convert third-party models")
     build.add_argument("--force", action="store_true")
     build.set_defaults(func=cmd_models_build)
 
     bench_parser = commands.add_parser("bench", help="measure latency (prints figures)")
-    bench_parser.add_argument("target", choices=["detector", "classifier", "pipeline", "ui", "boot", "photo"])
+    bench_parser.add_argument("target", choices=BENCH_TARGETS, metavar="{" + ",".join(BENCH_TARGETS) + "}",
+                              nargs="?", help="what to measure")
     bench_parser.add_argument("--frames", type=int, default=200, help="detector/classifier: frames per case")
     bench_parser.add_argument("--source", help="pipeline: video file or camera (default: generated 640x480 and 1280x720)")
     bench_parser.add_argument("--seconds", type=float, default=8.0, help="pipeline, ui: measuring time")
@@ -273,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                               help="pipeline: each source without, then with the record, a serial relay and MQTT")
     bench_parser.add_argument("--chromium", default="/usr/bin/chromium", help="ui: the browser to drive")
     bench_parser.add_argument("--runs", type=int, default=3, help="boot: starts of each kind")
-    bench_parser.set_defaults(func=cmd_bench)
+    bench_parser.set_defaults(func=cmd_bench, parser=bench_parser)
     return parser
 
 

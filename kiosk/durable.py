@@ -1,11 +1,35 @@
-"""Files that survive a crash or power loss whole: the old version or the new one, never half of one."""
+"""The kiosk's own files: private to the kiosk user (folders 0700, files 0600, whatever the umask), and written
+so that they survive a crash or power loss whole: the old version or the new one, never half of one."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 
-def write_durably(path: Path, data: bytes, mode: int = 0o644) -> None:
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_folder(path: Path) -> Path:
+    """The folder, with every missing one on the way made 0700; folders that exist are left as they are (an
+    installer may have set them up)."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Creates the file empty and 0600 when it is missing (before a library such as SQLite opens it with its own
+    mode); an existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+    return path
+
+
+def write_durably(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
     """Write beside, fsync, rename over, fsync the folder (so the rename itself is on disk); the file gets `mode`.
     On any failure (a full disk) the partial file beside is removed and the error raised."""
     temporary = path.with_suffix(path.suffix + ".tmp")

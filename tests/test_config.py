@@ -49,6 +49,8 @@ def test_defaults_fill_missing_keys():
     ({"web": {"trusted_proxies": ["10.0.0.1", "proxy"]}}, "web.trusted_proxies", "does not appear to be an IPv4"),
     ({"camera": {"source": "0\n[runtime]"}}, "camera.source", "control characters"),
     ({"admin": {"password_hash": "hunter2"}}, "admin.password_hash", "never a plain password"),
+    ({"mqtt": {"topic_prefix": "$SYS"}}, "mqtt.topic_prefix", "must not start with $"),
+    ({"mqtt": {"topic_prefix": "site/#"}}, "mqtt.topic_prefix", "no + or #"),
 ])
 def test_bad_values_name_key_and_reason(raw, key, reason):
     with pytest.raises(ConfigError) as error:
@@ -113,6 +115,19 @@ def test_a_save_rereads_the_file_so_a_password_set_meanwhile_survives(tmp_path):
     saved = save_settings(running, {"decision": {"hold_ms": 500.0}})  # the admin page, later
     assert saved.admin.password_hash == new_hash and saved.decision.hold_ms == 500.0
     assert load_config(tmp_path / "kiosk.toml").admin.password_hash == new_hash
+
+
+def test_a_save_makes_the_state_folder_and_its_files_private_whatever_the_umask(tmp_path):
+    config = config_in(tmp_path)
+    old = os.umask(0o022)
+    try:
+        save_settings(config, {"decision": {"hold_ms": 500.0}})
+    finally:
+        os.umask(old)
+    state = tmp_path / "state"
+    assert state.stat().st_mode & 0o777 == 0o700
+    assert {path.name: path.stat().st_mode & 0o777 for path in state.iterdir()} == {
+        "settings.toml": 0o600, "settings.toml.lock": 0o600}
 
 
 def test_a_save_changes_only_its_keys_keeps_comments_and_refuses_bad_values(tmp_path):

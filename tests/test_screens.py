@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import tomllib
 
 import cv2
 import numpy as np
@@ -264,12 +265,35 @@ def test_settings_export_then_import_round_trips_and_a_bad_file_changes_nothing(
         page.wait_for_selector("text=Saved: mask seen before PASS (ms)")
         assert kiosk.settings_toml()["decision"]["hold_ms"] == 1500
 
-        bad = tmp_path / "bad.toml"
-        bad.write_text(exported.replace("hold_ms = 800.0", "hold_ms = 99999.0"))
-        page.locator(".settings-import input[type=file]").set_input_files(str(bad))
-        page.wait_for_selector("text=Not imported, nothing changed")
-        assert "mask seen before PASS (ms)" in page.locator(".block.settings-result").inner_text()
+        exported_keys = tomllib.loads(exported)
+        assert "source" not in exported_keys["camera"] and "device_id" not in exported_keys["mqtt"]  # this kiosk's own
+
+        def imported(name: str, content: str | bytes) -> str:
+            """The import's message (each one here differs from the one before)."""
+            path = tmp_path / name
+            path.write_bytes(content if isinstance(content, bytes) else content.encode())
+            before = page.locator(".block.settings-result").inner_text()
+            page.locator(".settings-import input[type=file]").set_input_files(str(path))
+            page.wait_for_function("(before) => { const text = document.querySelector('.settings-result')?.innerText"
+                                   " || ''; return text !== before && text.includes('Import: '); }", arg=before)
+            page.locator(".settings-import input[type=file]").wait_for(state="attached")
+            return page.locator(".block.settings-result").inner_text()
+
+        bad_files = {
+            "range.toml": (exported.replace("hold_ms = 800.0", "hold_ms = 99999.0"), "mask seen before PASS (ms)"),
+            "binary.toml": (bytes(range(256)), "not a settings file (not UTF-8 text)"),
+            "deep.toml": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "not a settings file"),
+            "misspelt.toml": ("[decision]\nhold_mss = 5.0\n", "decision.hold_mss: unknown setting"),
+        }
+        for name, (content, reason) in bad_files.items():
+            message = imported(name, content)
+            assert message.startswith("Import: Not imported, nothing changed") and reason in message, message
         assert kiosk.settings_toml()["decision"]["hold_ms"] == 1500
+        assert kiosk.process.poll() is None
+
+        cloned = imported("other-kiosk.toml", '[camera]\nsource = "/dev/video7"\n[decision]\nhold_ms = 1500.0\n')
+        assert "Kept this kiosk's own camera" in cloned, cloned
+        assert "source" not in kiosk.settings_toml().get("camera", {})
 
         good = tmp_path / "exported.toml"
         good.write_text(exported)

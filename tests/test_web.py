@@ -232,6 +232,38 @@ def test_a_source_override_survives_a_save_of_another_camera_field(browser, tmp_
         kiosk.stop()
 
 
+def health(kiosk: KioskServer) -> dict:
+    import json
+    try:
+        return json.loads(urllib.request.urlopen(kiosk.url + "/healthz", timeout=5).read())
+    except urllib.error.HTTPError as error:
+        return json.loads(error.read())
+
+
+def test_a_missing_camera_is_fixed_from_the_admin_page_without_a_restart(browser, tmp_path, videos):
+    """The kiosk starts on a camera that is not there; the admin saves a good one, then a missing one, then the
+    good one again: each takes effect while the old one delivers nothing."""
+    from waiting import wait_until
+    kiosk = KioskServer(tmp_path, tmp_path / "missing.avi")
+    kiosk.set_password()
+    kiosk.start()
+    try:
+        wait_until(lambda: "no such video file" in health(kiosk)["reason"], 30, "the missing camera named")
+        page = browser.new_context().new_page()
+        log_in(page, kiosk)
+        for source, healthy in ((videos["bare"], True), (tmp_path / "also-missing.avi", False),
+                                (videos["masked"], True)):
+            page.goto(kiosk.url + "/admin/")  # a fresh form each time: the message below is this save's
+            page.get_by_role("tab", name="Settings").click()
+            page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").fill(str(source))
+            assert save_and_wait(page).startswith("Saved: camera")
+            wait_until(lambda: health(kiosk)["healthy"] is healthy, 30, f"healthy {healthy} with {source.name}")
+        assert kiosk.process.poll() is None
+        page.context.close()
+    finally:
+        kiosk.stop()
+
+
 def test_events_tab_shows_the_record_and_exports_csv(page, server):
     log_in(page, server)
     page.wait_for_selector("text=mask-kiosk admin")

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from kiosk.config.base import ConfigError
 from kiosk.config.root import PROJECT_ROOT, Config
-from kiosk.durable import write_durably
+from kiosk.durable import private_file, private_folder, write_durably
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
 
 
 def _problem(error: ValidationError) -> str:
@@ -123,8 +125,8 @@ def load_config(path: Path | str | None = None) -> Config:
 def _locked(settings: Path) -> Iterator[None]:
     """One writer at a time: threads of this process, and other processes (set-password) through a lock file."""
     with _save_lock:
-        settings.parent.mkdir(parents=True, exist_ok=True)
-        with open(settings.with_name(f"{settings.name}.lock"), "a") as lock_file:
+        private_folder(settings.parent)
+        with open(private_file(settings.with_name(f"{settings.name}.lock")), "a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             yield
 
@@ -146,7 +148,7 @@ def save_settings(config: Config, changes: dict[str, dict[str, Any]]) -> Config:
             for key, value in keys.items():
                 document[section][key] = value
         validated(_merged(read_toml(fresh.path), document.unwrap()))
-        write_durably(settings, tomlkit.dumps(document).encode(), 0o600)  # holds hashes and the MQTT password
+        write_durably(settings, tomlkit.dumps(document).encode())  # holds hashes and the MQTT password
         return load_config(fresh.path)
 
 

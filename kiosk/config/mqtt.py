@@ -33,3 +33,11 @@ class MqttConfig(Section):
         if any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
             raise ValueError("no + or #, and no leading or trailing /")
         return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _not_a_broker_topic(cls, value: str) -> str:
+        # brokers keep topics that start with $ (such as $SYS) for themselves: what is published there is lost
+        if value.startswith("$"):
+            raise ValueError("must not start with $ (the broker's own topics, such as $SYS)")
+        return value

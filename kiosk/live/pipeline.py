@@ -113,7 +113,8 @@ class LivePipeline:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._publisher: threading.Thread | None = None
-        self._pending: dict = {}   # settings queued by request_settings, applied by the submit thread
+        self._pending: dict = {}   # settings queued by request_settings, applied by the publisher thread
+        self._pending_camera: CameraConfig | None = None  # a camera queued by request_settings (submit thread)
         self._pending_lock = threading.Lock()
         self.errors = 0
         self.last_published_at = 0.0
@@ -147,15 +148,16 @@ class LivePipeline:
 
     def request_settings(self, *, min_score: float, decision: DecisionConfig, display: DisplayConfig,
                          tracker: TrackerConfig, camera: CameraConfig | None = None) -> None:
-        """Queues new settings; the submit thread applies them between frames (a new camera: the old one is
-        closed first; new tracker settings: tracking starts afresh). Safe to call from any thread."""
+        """Queues new settings. The publisher thread applies them between two frames (new tracker settings:
+        tracking starts afresh); a new camera is opened by the submit thread, even while the old one delivers
+        nothing (the old one is closed first). Safe to call from any thread."""
         with self._pending_lock:
-            self._pending = {**self._pending, "min_score": min_score, "decision": decision, "display": display,
-                             "tracker": tracker}
+            self._pending = {"min_score": min_score, "decision": decision, "display": display, "tracker": tracker}
             if camera is not None:
-                self._pending["camera"] = camera
+                self._pending_camera = camera
 
     def _apply_pending(self) -> None:
+        """On the publisher thread, between frames: nothing it uses changes mid-frame."""
         with self._pending_lock:
             pending, self._pending = self._pending, {}
         if not pending:
@@ -166,10 +168,15 @@ class LivePipeline:
         if pending["tracker"] != self.tracker_settings:
             self.tracker_settings = pending["tracker"]
             self.tracker = FaceTracker(**self.tracker_settings.model_dump())
-        if "camera" in pending:
+
+    def _switch_camera(self) -> None:
+        """On the submit thread: the camera asked for by request_settings, if any."""
+        with self._pending_lock:
+            camera, self._pending_camera = self._pending_camera, None
+        if camera is not None:
             self.source.stop()  # a V4L2 device can be open once: close it before opening the next
-            self.source = CameraSource(pending["camera"]).start()
-            log.info("camera switched to %s", pending["camera"].source)
+            self.source = CameraSource(camera).start()
+            log.info("camera switched to %s", camera.source)
 
     def health(self) -> tuple[bool, str]:
         """(healthy, reason): healthy only while frames are being published."""
@@ -208,11 +215,12 @@ class LivePipeline:
         last_index = -1
         source = self.source
         while not self._stop.is_set():
-            self._apply_pending()
+            self._switch_camera()
             if not self._slots.acquire(timeout=0.2):
                 continue
             frame = None
             while frame is None and not self._stop.is_set():
+                self._switch_camera()  # also while the camera delivers nothing: the admin may be fixing it
                 if source is not self.source:  # a new camera counts its frames from 0
                     source, last_index = self.source, -1
                 frame = source.wait_newer(last_index, timeout=0.2)
@@ -243,6 +251,7 @@ class LivePipeline:
                 if self._stop.is_set():
                     return
             try:
+                self._apply_pending()
                 self._publish(job)
             except Exception:
                 self.errors += 1

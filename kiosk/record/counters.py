@@ -27,7 +27,7 @@ class DailyCounts:
         self._lock = threading.Lock()
         self._day = datetime.date.today()
         self._passed = self._stopped = 0
-        if events is not None:
+        if events is not None and events.db_path.exists():  # a first start has no record yet: zero, said nowhere
             try:
                 counts = events.counts(local_midnight(self._day))
                 self._passed, self._stopped = counts.get("PASS", 0), counts.get("STOP", 0)

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from kiosk.config.record import RecordConfig
-from kiosk.durable import write_durably
+from kiosk.durable import private_file, private_folder, write_durably
 from kiosk.types import Published, on_changes
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ PRUNE_EVERY_S = 60.0
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    """The record's database, made 0600 when new (SQLite gives its -wal and -shm files the same mode)."""
+    connection = sqlite3.connect(private_file(path), timeout=10, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("BEGIN IMMEDIATE")  # one writer sets up or migrates the schema at a time
@@ -122,7 +123,7 @@ class EventRecorder:
     # -- writer thread ------------------------------------------------------------------
     def _storage(self) -> sqlite3.Connection:
         if self._db is None:
-            self.snapshots.mkdir(parents=True, exist_ok=True)
+            private_folder(self.snapshots)
             self._db = connect(self.db_path)
         return self._db
 
@@ -164,7 +165,7 @@ class EventRecorder:
         jpeg = blur_faces(item.jpeg, [t.face.box for t in item.faces], item.frame_size) \
             if self.settings.blur_faces and item.faces else item.jpeg
         db = self._storage()
-        (self.snapshots / day).mkdir(exist_ok=True)
+        private_folder(self.snapshots / day)
         write_durably(self.snapshots / relative, jpeg)
         try:
             with db:

@@ -13,11 +13,13 @@ import html  # noqa: E402
 import json  # noqa: E402
 import sqlite3  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Form, Request, WebSocket, WebSocketDisconnect  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response  # noqa: E402
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
+from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from kiosk.live.pipeline import DISCONNECTED  # noqa: E402
 from kiosk.live.render import face_labels  # noqa: E402
@@ -49,6 +51,22 @@ box-sizing:border-box}}button{{padding:10px 20px;font-size:16px}}.error{{color:#
 <button type="submit">Log in</button></form></body></html>"""
 
 
+class AccessControl:
+    """Plain ASGI middleware: each HTTP request is let through or answered by `refusal`. (Starlette's
+    BaseHTTPMiddleware would log "No response returned" for every stream a leaving browser drops.)"""
+
+    def __init__(self, app: ASGIApp, refusal: Callable[[Request], Response | None]):
+        self.app, self.refusal = app, refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused = self.refusal(Request(scope))
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def client_of(request: Request | WebSocket) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -62,8 +80,8 @@ def create_app(service: KioskService) -> FastAPI:
     def admin_user(request: Request) -> str | None:
         return auth.session_user(request.cookies.get(SESSION_COOKIE))
 
-    @app.middleware("http")
-    async def access_control(request: Request, call_next):
+    def refusal(request: Request) -> Response | None:
+        """Why this request may not go on (the response to send instead), or None when it may."""
         path = request.url.path
         if path == KIOSK_UPLOAD:
             return JSONResponse({"detail": "the kiosk screen accepts no uploads"}, status_code=403)
@@ -80,7 +98,9 @@ def create_app(service: KioskService) -> FastAPI:
                 return JSONResponse({"detail": "login required"}, status_code=401)
         elif not path.startswith(OPEN_PATHS) and not kiosk_remote and client_of(request) not in LOCAL_CLIENTS:
             return JSONResponse({"detail": "the kiosk screen is served to this device only"}, status_code=403)
-        return await call_next(request)
+        return None
+
+    app.add_middleware(AccessControl, refusal=refusal)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form() -> str:

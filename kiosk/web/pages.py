@@ -250,9 +250,8 @@ def settings_form(service: KioskService, page: gr.Blocks) -> None:
         if not path:
             return [gr.skip()] * (len(names) + 2)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-            message = service.import_settings(text)
-        except (ConfigError, OSError, UnicodeDecodeError) as error:
+            message = service.import_settings(Path(path).read_bytes())
+        except (ConfigError, OSError) as error:
             message = f"Not imported, nothing changed: {readable(error) if isinstance(error, ConfigError) else error}"
         values = service.settings()
         return [f"Import: {message}", *(values[name] for name in names), None]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -10,6 +11,7 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -20,7 +22,8 @@ from kiosk.systemd_notify import Watchdog, notify, wait_until_ready, watchdog_in
 log = logging.getLogger(__name__)
 # after SIGTERM, open requests (Gradio's heartbeat streams, live views) get this long, then are cancelled;
 # with the pipeline's own stop the process ends well inside the unit's TimeoutStopSec
-SHUTDOWN_GRACE_S = 2
+SHUTDOWN_GRACE_S = 1
+SERVICE_STOP_S = 8  # the pipeline and outputs stop within seconds; beyond this the process ends regardless
 
 
 def status_line(service) -> str:
@@ -44,15 +47,47 @@ def use_private_temp_dir(config: Config) -> Path:
     return folder
 
 
-async def serve_together(servers: list[uvicorn.Server]) -> None:
-    """Runs every server until one is told to stop (SIGTERM reaches whichever holds the handler), then all."""
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to serve_together: one handler stops every server, and nothing is
+    raised again afterwards (uvicorn's own re-raise would cancel the other server mid-shutdown: a traceback)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_together(servers: list[uvicorn.Server], on_stop: Callable[[], None]) -> None:
+    """Runs every server until SIGTERM or SIGINT, then stops them all; `on_stop` starts at once beside their
+    graceful shutdown (the gate goes to its fail state while open requests get their grace). A second Ctrl-C
+    cancels open requests at once."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def stop(signum: int) -> None:
+        for server in servers:
+            server.force_exit = server.should_exit and signum == signal.SIGINT
+            server.should_exit = True
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+
     async def stop_all_when_one_stops() -> None:
-        while not any(server.should_exit for server in servers):
+        while not stopping.is_set() and not any(server.should_exit for server in servers):
             await asyncio.sleep(0.1)
         for server in servers:
             server.should_exit = True
+        threading.Thread(target=on_stop, name="kiosk-stop", daemon=True).start()
 
     await asyncio.gather(*(server.serve() for server in servers), stop_all_when_one_stops())
+
+
+def addresses(config: Config, port: int, https: bool) -> str:
+    """Where the screen and the admin page are, for the one who started the kiosk."""
+    admin = (f"admin https://{socket.gethostname()}:{config.web.tls_port}/admin/ on the LAN, "
+             f"http://127.0.0.1:{port}/admin/ on this device" if https else
+             f"admin http://127.0.0.1:{port}/admin/ on this device only")
+    return f"kiosk screen http://127.0.0.1:{port}/, {admin}"
 
 
 def check_port(host: str, port: int, name: str) -> None:
@@ -93,10 +128,11 @@ def serve(config: Config, source: str | None = None, host: str | None = None, po
                   # another client and dodge the login lockout
                   proxy_headers=bool(config.web.trusted_proxies),
                   forwarded_allow_ips=config.web.trusted_proxies or None)
-    servers = [uvicorn.Server(uvicorn.Config(app, port=port or config.web.port, **common))]
+    servers = [_Server(uvicorn.Config(app, port=port or config.web.port, **common))]
     if tls is not None:  # the app's start-up (Gradio's queue) runs once, with the first server
-        servers.append(uvicorn.Server(uvicorn.Config(app, port=config.web.tls_port, ssl_certfile=str(tls[0]),
-                                                     ssl_keyfile=str(tls[1]), lifespan="off", **common)))
+        servers.append(_Server(uvicorn.Config(app, port=config.web.tls_port, ssl_certfile=str(tls[0]),
+                                              ssl_keyfile=str(tls[1]), lifespan="off", **common)))
+    log.info("serving: %s", addresses(config, port or config.web.port, tls is not None))
     watchdog = Watchdog(pipeline.worth_keeping, lambda: status_line(service), watchdog_interval())
     stopping = threading.Event()
 
@@ -112,15 +148,20 @@ def serve(config: Config, source: str | None = None, host: str | None = None, po
         watchdog.start()
 
     threading.Thread(target=announce_ready, name="systemd-ready", daemon=True).start()
-    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: exit through `finally`
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        asyncio.run(serve_together(servers))
-    except KeyboardInterrupt:  # Ctrl-C in a terminal: the same clean stop as SIGTERM, without a traceback
-        pass
-    finally:
+    stop_once, stopped = threading.Lock(), threading.Event()
+
+    def stop_service() -> None:  # once, from whichever comes first: a signal, or the servers having ended
+        if not stop_once.acquire(blocking=False):
+            return
         stopping.set()
         notify("STOPPING=1")
         watchdog.stop()
         service.stop()
+        stopped.set()
+
+    try:
+        asyncio.run(serve_together(servers, stop_service))
+    finally:
+        stop_service()
+        stopped.wait(SERVICE_STOP_S)
     return 0

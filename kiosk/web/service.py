@@ -46,6 +46,14 @@ EDITABLE = tuple(pair for pairs in FORM.values() for pair in pairs) + (("decisio
 NEEDS_RESTART = {("runtime", "device"), ("record", "enabled")}
 # never sent back to the page; left empty in the form, they stay as saved
 SECRETS = {("mqtt", "password")}
+# what names one kiosk: not exported, not imported (a second kiosk must not clone the first one's camera or name)
+PER_DEVICE = {("camera", "source"), ("mqtt", "device_id")}
+
+
+def is_setting(section: str, key: str) -> bool:
+    """Whether [section] key exists in the schema at all."""
+    field = Config.model_fields.get(section)
+    return field is not None and key in field.annotation.model_fields
 
 
 def field_label(section: str, key: str) -> str:
@@ -155,32 +163,47 @@ class KioskService:
         return message
 
     def export_settings(self) -> str:
-        """The admin-editable settings as saved now, as TOML (no secrets): a file to keep or to load on another
-        kiosk with import_settings."""
+        """The admin-editable settings as saved now, as TOML: a file to keep or to load on another kiosk with
+        import_settings. Without secrets, and without what names this one kiosk (PER_DEVICE)."""
         values = self.settings()
         document = tomlkit.document()
         document.add(tomlkit.comment("mask-kiosk settings, exported from the admin page; load with Import settings"))
+        document.add(tomlkit.comment("left out, as they belong to this kiosk alone: "
+                                     + ", ".join(f"{s}.{k}" for s, k in sorted(PER_DEVICE)) + "; and no secrets"))
         for section, key in EDITABLE:
-            if (section, key) not in SECRETS:
+            if (section, key) not in SECRETS | PER_DEVICE:
                 document.setdefault(section, tomlkit.table())[key] = values[f"{section}.{key}"]
         return tomlkit.dumps(document)
 
-    def import_settings(self, text: str) -> str:
+    def import_settings(self, data: bytes) -> str:
         """Applies an exported settings file: every key is checked and the result validated before anything is
-        saved, so a bad file changes nothing (ConfigError names the first problem)."""
+        saved, so a bad file changes nothing (ConfigError names the first problem). Keys that belong to one kiosk
+        (PER_DEVICE) are skipped, and the message says so."""
         try:
-            document = tomllib.loads(text)
+            document = tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError("not a settings file (not UTF-8 text)") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"not a settings file (TOML: {error})") from None
-        changes = {}
+        except RecursionError:
+            raise ConfigError("not a settings file (nested too deeply)") from None
+        changes, skipped = {}, []
         for section, keys in document.items():
             if not isinstance(keys, dict):
                 raise ConfigError(f"{section}: expected a [{section}] table")
             for key, value in keys.items():
+                if (section, key) in PER_DEVICE:
+                    skipped.append(field_label(section, key))
+                    continue
+                if not is_setting(section, key):
+                    raise ConfigError(f"{section}.{key}: unknown setting")
                 if (section, key) not in EDITABLE or (section, key) in SECRETS:
                     raise ConfigError(f"{section}.{key}: not a setting the admin page may change")
                 changes[f"{section}.{key}"] = value
-        return self.apply_settings(changes)
+        message = self.apply_settings(changes)
+        if skipped:
+            message += f" Kept this kiosk's own {', '.join(skipped)}."
+        return message
 
     def _save(self, grouped: dict[str, dict[str, Any]]) -> None:
         """Saves these keys (all or none), then applies what can change while running."""

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from kiosk.config import Config, ConfigError
+from kiosk.durable import PRIVATE_FILE, PRIVATE_FOLDER, private_folder
 
 
 SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
@@ -41,8 +42,7 @@ def load_error(cert: Path, key: Path) -> str | None:
 def make_self_signed(cert: Path, key: Path) -> None:
     """An EC P-256 certificate for ten years, for localhost, this host name and its addresses (needs openssl).
     Both files appear whole, or not at all (a full disk leaves nothing half-written)."""
-    cert.parent.mkdir(parents=True, exist_ok=True)
-    cert.parent.chmod(0o700)
+    private_folder(cert.parent).chmod(PRIVATE_FOLDER)
     host = socket.gethostname()
     names = [f"DNS:{n}" for n in sorted({"localhost", host, f"{host}.local"})]
     names += [f"IP:{a}" for a in sorted(local_addresses())]
@@ -54,7 +54,8 @@ def make_self_signed(cert: Path, key: Path) -> None:
              "-keyout", str(new_key), "-out", str(new_cert)], capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"openssl could not make a certificate: {result.stderr.strip().splitlines()[-1:]}")
-        new_key.chmod(0o600)
+        new_key.chmod(PRIVATE_FILE)
+        new_cert.chmod(PRIVATE_FILE)
         problem = load_error(new_cert, new_key)
         if problem:
             raise RuntimeError(f"the certificate made is not usable: {problem}")
