@@ -23,7 +23,8 @@ from kiosk.types import GateState, Published
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 0.1
-MAX_LATE_S = 10.0   # a command still queued this long after it was given is dropped: no door opens minutes late
+MAX_LATE_S = 10.0   # no attempt at a command starts, or is waited for, this long after it was given
+RETRY_FIRST_S = 0.5  # backoff between attempts: 0.5 s, 1 s, 2 s, ...
 STOP_FLUSH_S = 1.5  # the "stopping" command's time to reach the outputs; SIGTERM must end the process in seconds
 
 
@@ -40,23 +41,29 @@ class GateCommand:
 
 class Backend(Protocol):
     name: str
+    retries: int   # further attempts after a failed one (with backoff), while the command is still wanted
 
-    def send(self, command: GateCommand) -> None:
-        """Carries out one command or raises; called on the backend's own worker thread only."""
+    def send(self, command: GateCommand, timeout_s: float) -> None:
+        """One attempt at carrying out the command, giving up after timeout_s; raises on failure. Called on the
+        backend's own worker thread only."""
 
     def close(self) -> None: ...
 
 
 class OutputWorker:
-    """One backend on a thread of its own: commands in order, failures counted with the last error kept."""
+    """One backend on a thread of its own. The door follows the newest command only: a command that a newer one
+    has replaced while it waited, or between two attempts, is not sent (superseded), and none is attempted, or
+    waited for, later than MAX_LATE_S after it was given (expired). Failures are counted, the last error kept."""
 
     def __init__(self, backend: Backend):
         self.backend = backend
         self.sent = 0
         self.failures = 0
-        self.expired = 0    # dropped: still queued MAX_LATE_S after they were given (a slow webhook)
+        self.expired = 0     # dropped: MAX_LATE_S had passed before it could be carried out
+        self.superseded = 0  # not sent: a newer command came first
         self.last_error: str | None = None
         self._queue: queue.Queue[GateCommand | None] = queue.Queue(maxsize=256)
+        self._finishing = False
         self._thread = threading.Thread(target=self._run, name=f"gate-{backend.name}", daemon=True)
         self._thread.start()
 
@@ -66,33 +73,60 @@ class OutputWorker:
         except queue.Full:  # the backend is stuck far behind: this command is lost, and counted
             self.failures += 1
 
-    def _run(self) -> None:
-        while (command := self._queue.get()) is not None:
-            if time.time() - command.time > MAX_LATE_S:
-                self.expired += 1
-                continue
+    def _newest(self) -> GateCommand | None:
+        """The newest queued command (waiting for one), the older ones counted as superseded; None once finished."""
+        command = None if self._finishing else self._queue.get()
+        while True:
             try:
-                self.backend.send(command)
-                self.sent += 1
-                if self.last_error is not None:
-                    log.warning("gate output %s works again", self.backend.name)
-                self.last_error = None
+                newer = self._queue.get_nowait()
+            except queue.Empty:
+                return command
+            if newer is None:
+                self._finishing = True
+                continue
+            if command is not None:
+                self.superseded += 1
+            command = newer
+
+    def _run(self) -> None:
+        while (command := self._newest()) is not None:
+            self._carry_out(command)
+
+    def _carry_out(self, command: GateCommand) -> None:
+        for attempt in range(self.backend.retries + 1):
+            left = MAX_LATE_S - (time.time() - command.time)
+            if left <= 0:
+                self.expired += 1
+                return
+            if attempt and not self._queue.empty():  # a newer command waits: this one is no longer wanted
+                self.superseded += 1
+                return
+            try:
+                self.backend.send(command, left)
             except Exception as error:  # noqa: BLE001 - a backend fault must never reach the kiosk
-                self.failures += 1
                 reason = one_line(error)
                 if reason != self.last_error:
                     log.error("gate output %s failed (%s); the kiosk goes on", self.backend.name, reason)
                 self.last_error = reason
+                if attempt < self.backend.retries:
+                    time.sleep(min(RETRY_FIRST_S * 2 ** attempt, max(0.0, left - 0.1)))
+                continue
+            self.sent += 1
+            if self.last_error is not None:
+                log.warning("gate output %s works again", self.backend.name)
+            self.last_error = None
+            return
+        self.failures += 1
 
     def finish(self) -> None:
-        """No more commands: the worker ends after the ones queued (see close)."""
+        """No more commands: the worker ends after the newest one queued (see close)."""
         try:
             self._queue.put_nowait(None)
         except queue.Full:
             pass  # stuck far behind: close() gives up on it at its deadline
 
     def close(self, deadline: float) -> None:
-        """Waits for the queued commands until `deadline` (time.monotonic), then closes the backend."""
+        """Waits for the queued command until `deadline` (time.monotonic), then closes the backend."""
         self._thread.join(max(0.0, deadline - time.monotonic()))
         try:
             self.backend.close()
@@ -101,7 +135,7 @@ class OutputWorker:
 
     def status(self) -> dict:
         return {"backend": self.backend.name, "sent": self.sent, "failures": self.failures,
-                "expired": self.expired, "last_error": self.last_error}
+                "expired": self.expired, "superseded": self.superseded, "last_error": self.last_error}
 
 
 class GateController:

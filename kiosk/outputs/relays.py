@@ -7,8 +7,6 @@ so an unplugged board comes back by itself.
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
 import urllib.request
 
 from kiosk.config.gate import GateConfig
@@ -26,17 +24,19 @@ def lcus_frame(channel: int, on: bool) -> bytes:
 
 class SerialRelay:
     name = "serial"
+    retries = 1  # an unplugged board is reopened once
 
     def __init__(self, port: str, channel: int):
         self.port = port
         self.channel = channel
         self._serial = None
 
-    def send(self, command: GateCommand) -> None:
+    def send(self, command: GateCommand, timeout_s: float) -> None:
         import serial
         try:
             if self._serial is None:
-                self._serial = serial.Serial(self.port, LCUS_BAUD, timeout=1, write_timeout=1)
+                wait = min(1.0, timeout_s)
+                self._serial = serial.Serial(self.port, LCUS_BAUD, timeout=wait, write_timeout=wait)
             self._serial.write(lcus_frame(self.channel, command.released))
             self._serial.flush()
         except (OSError, serial.SerialException):
@@ -53,12 +53,13 @@ class SerialRelay:
 
 class GpioRelay:
     name = "gpio"
+    retries = 1
 
     def __init__(self, chip: str, line: int, active_low: bool):
         self.chip, self.line, self.active_low = chip, line, active_low
         self._request = None
 
-    def send(self, command: GateCommand) -> None:
+    def send(self, command: GateCommand, timeout_s: float) -> None:
         import gpiod
         from gpiod.line import Direction, Value
         value = Value.ACTIVE if command.released else Value.INACTIVE
@@ -86,18 +87,11 @@ class Webhook:
     def __init__(self, url: str, timeout_s: float, retries: int, device_id: str):
         self.url, self.timeout_s, self.retries, self.device_id = url, timeout_s, retries, device_id
 
-    def send(self, command: GateCommand) -> None:
+    def send(self, command: GateCommand, timeout_s: float) -> None:
         body = json.dumps({**command.to_json(), "device_id": self.device_id}).encode()
-        for attempt in range(self.retries + 1):
-            try:
-                request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"}, method="POST")
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    response.read()
-                return
-            except (urllib.error.URLError, OSError):
-                if attempt == self.retries:
-                    raise
-                time.sleep(0.5 * 2 ** attempt)
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=min(self.timeout_s, timeout_s)) as response:
+            response.read()
 
     def close(self) -> None:
         pass

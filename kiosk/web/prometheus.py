@@ -77,13 +77,18 @@ class KioskCollector:
             expired = CounterMetricFamily("mask_kiosk_gate_commands_expired",
                                           "Gate commands dropped because a backend was too far behind",
                                           labels=["backend"])
+            superseded = CounterMetricFamily("mask_kiosk_gate_commands_superseded",
+                                             "Gate commands not sent because a newer one came first",
+                                             labels=["backend"])
             for output in gate["outputs"]:
                 sent.add_metric([output["backend"]], output["sent"])
                 failed.add_metric([output["backend"]], output["failures"])
                 expired.add_metric([output["backend"]], output["expired"])
+                superseded.add_metric([output["backend"]], output["superseded"])
             yield sent
             yield failed
             yield expired
+            yield superseded
         mqtt = status["mqtt"]
         if mqtt is not None:
             yield GaugeMetricFamily("mask_kiosk_mqtt_connected", "1 while connected to the MQTT broker",
