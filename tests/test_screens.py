@@ -345,9 +345,23 @@ def test_a_zone_drawn_on_the_still_is_saved_and_a_face_outside_it_is_ignored(bro
         page.close()
 
 
+def admin_status(kiosk: KioskServer, session: str) -> int:
+    """The status of an admin request made with this session cookie."""
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(kiosk.url + "/admin/config", headers={"Cookie": f"kiosk_admin={session}"})
+    try:
+        return urllib.request.urlopen(request, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def test_password_change_from_the_admin_page_takes_effect_at_once(browser, kiosk_en):
     """The module's last test: the module's kiosk keeps the new password."""
+    from kiosk.bench.photo import log_in as session_of
     kiosk = kiosk_en
+    other_session = session_of(kiosk.url, PASSWORD)  # another admin, logged in elsewhere
+    assert admin_status(kiosk, other_session) == 200
     page = browser.new_page()
     try:
         log_in(page, kiosk)
@@ -363,6 +377,11 @@ def test_password_change_from_the_admin_page_takes_effect_at_once(browser, kiosk
         page.get_by_role("button", name="Change password").click()
         page.wait_for_selector("text=Password changed")
         screenshot(page, "admin-password-changed")
+        assert admin_status(kiosk, other_session) == 401  # every other session ended at once
+        assert page.request.get(kiosk.url + "/admin/config").status == 200  # the one that changed it stays
+        kiosk.set_password("set on the device 7")  # and a change on the device ends that one too
+        assert page.request.get(kiosk.url + "/admin/config").status == 401
+        kiosk.set_password("brand new pass 9")
     finally:
         page.close()
     fresh = browser.new_page()

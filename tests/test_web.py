@@ -284,6 +284,20 @@ def test_events_tab_shows_the_record_and_exports_csv(page, server):
     assert refused.value.code == 401
 
 
+def test_the_live_view_refuses_pages_of_other_origins(server):
+    """Any web page open in a browser on this box could otherwise watch the camera."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+    url = f"ws://127.0.0.1:{server.port}/ws/live"
+    for origin in ("https://evil.example", f"http://127.0.0.1:{server.port + 1}", "null"):
+        with pytest.raises(InvalidStatus) as refused:
+            with connect(url, origin=origin, open_timeout=10) as live:
+                live.recv(timeout=10)
+        assert refused.value.response.status_code == 403, origin
+    with connect(url, origin=server.url, open_timeout=10) as live:  # the kiosk's own page
+        assert '"state"' in live.recv(timeout=10)
+
+
 def test_nothing_leaves_the_machine(server, requests_seen):
     """Runs last in this module: every browser request and every server lookup so far stayed local."""
     assert requests_seen, "no browser requests were recorded"

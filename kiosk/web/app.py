@@ -67,6 +67,16 @@ class AccessControl:
         await self.app(scope, receive, send)
 
 
+def same_origin(socket: WebSocket) -> bool:
+    """True for a handshake from this server's own pages (or from a client that is not a browser and sends no
+    Origin); False for one a page of another origin opened."""
+    origin = socket.headers.get("origin")
+    if origin is None:
+        return True
+    scheme = {"ws": "http", "wss": "https"}.get(socket.url.scheme, socket.url.scheme)
+    return origin.lower() == f"{scheme}://{socket.headers.get('host', '')}".lower()
+
+
 def client_of(request: Request | WebSocket) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -168,12 +178,16 @@ def create_app(service: KioskService) -> FastAPI:
 
     @app.websocket("/ws/live")
     async def live(socket: WebSocket) -> None:
-        if client_of(socket) not in LOCAL_CLIENTS and not (
-                kiosk_remote or auth.session_user(socket.cookies.get(SESSION_COOKIE))):
+        session = socket.cookies.get(SESSION_COOKIE)
+        local = client_of(socket) in LOCAL_CLIENTS or kiosk_remote
+        # a page from another web origin (any site open in a browser on this box) must not watch the camera
+        if not same_origin(socket) or not (local or auth.session_user(session)):
             await socket.close(code=1008)
             return
         await socket.accept()
-        await stream_live(socket, service)
+        # a viewer let in by its admin session is let go when the session ends (log out, new password)
+        allowed = (lambda: True) if local else (lambda: auth.session_user(session) is not None)
+        await stream_live(socket, service, allowed)
 
     # own routes first: a mount at "/" answers every path below it
     snapshots = [str(service.events.snapshots)] if service.events is not None else None
@@ -205,9 +219,10 @@ def screen_status(service: KioskService, latest: Published | None) -> dict:
             "counts": service.counts.today(), "notice": config.display.notice}
 
 
-async def stream_live(socket: WebSocket, service: KioskService) -> None:
+async def stream_live(socket: WebSocket, service: KioskService, allowed: Callable[[], bool]) -> None:
     """Sends each newly published JPEG once, and the gate state whenever it changes; a slow viewer skips frames.
-    Ends as soon as the viewer leaves, even while nothing is being sent (camera disconnected)."""
+    Ends as soon as the viewer leaves, even while nothing is being sent (camera disconnected), and within half a
+    second once `allowed` says no more."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     notify = lambda _item: loop.call_soon_threadsafe(wake.set)  # noqa: E731 - runs on the pipeline thread
@@ -217,6 +232,9 @@ async def stream_live(socket: WebSocket, service: KioskService) -> None:
     sent_sequence, sent_status = -1, None
     try:
         while not closed.done():
+            if not allowed():
+                await socket.close(code=1008)
+                break
             wake.clear()  # before looking, so a frame published meanwhile still wakes us
             latest = broadcast.latest()
             status = screen_status(service, latest)

@@ -28,9 +28,11 @@ _scrypt_slots = threading.BoundedSemaphore(SCRYPT_AT_ONCE)
 
 @dataclass
 class AdminAuth:
-    """`settings` gives the admin section as saved now, so a password set meanwhile works at once."""
+    """`settings` gives the admin section as saved now, so a password set meanwhile works at once. A session
+    belongs to the password it logged in with: a new password (from the admin page or `set-password`) ends every
+    other session at once; `keep` lets the one that made the change stay."""
     settings: Callable[[], AdminConfig]
-    _sessions: dict[str, tuple[str, float]] = field(default_factory=dict)
+    _sessions: dict[str, tuple[str, float, str]] = field(default_factory=dict)  # token: user, expiry, hash
     _failures: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,8 +55,9 @@ class AdminAuth:
         if not ok:
             return None, wait
         token = secrets.token_urlsafe(32)
+        password_hash = self.settings().password_hash
         with self._lock:
-            self._sessions[token] = (user, time.monotonic() + SESSION_TTL_S)
+            self._sessions[token] = (user, time.monotonic() + SESSION_TTL_S, password_hash)
         log.info("admin %r logged in from %s", user, client)
         return token, 0.0
 
@@ -65,7 +68,7 @@ class AdminAuth:
             now = time.monotonic()
             wait = self._wait_locked(client, now)
             if wait:
-                return None, wait
+                return False, wait
             self._failures.setdefault(client, []).append(now)  # counted now; taken back if it succeeds
         settings = self.settings()
         with _scrypt_slots:
@@ -78,14 +81,24 @@ class AdminAuth:
         return True, 0.0
 
     def session_user(self, token: str | None) -> str | None:
+        """The user of a live session; None for no, an expired, or an outdated session (the password changed)."""
         if not token:
             return None
+        password_hash = self.settings().password_hash
         with self._lock:
             entry = self._sessions.get(token)
-            if entry is None or entry[1] < time.monotonic():
+            if entry is None or entry[1] < time.monotonic() or entry[2] != password_hash:
                 self._sessions.pop(token, None)
                 return None
             return entry[0]
+
+    def keep(self, token: str | None, old_hash: str) -> None:
+        """After a password change made in this session (which logged in under old_hash): it stays, the others end."""
+        new_hash = self.settings().password_hash
+        with self._lock:
+            entry = self._sessions.get(token or "")
+            if entry is not None and entry[2] == old_hash:
+                self._sessions[token] = (entry[0], entry[1], new_hash)
 
     def logout(self, token: str | None) -> None:
         with self._lock:

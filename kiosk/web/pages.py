@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 
 from kiosk.config import Config, ConfigError
 from kiosk.vision.image_input import UnreadableImage
+from kiosk.web.auth import SESSION_COOKIE
 from kiosk.web.service import EDITABLE, FORM, SECRETS, KioskService, field_label
 
 WEB_DIR = Path(__file__).parent
@@ -272,7 +273,8 @@ def account_tab(service: KioskService) -> None:
 
     def change_password(old: str, first: str, second: str, request: gr.Request):
         client = request.client.host if request.client else "unknown"
-        return service.change_password(client, old or "", first or "", second or ""), "", "", ""
+        session = request.cookies.get(SESSION_COOKIE)
+        return service.change_password(client, session, old or "", first or "", second or ""), "", "", ""
 
     change.click(change_password, [current, new, again], [result, current, new, again], api_visibility="private")
 

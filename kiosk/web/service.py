@@ -216,10 +216,12 @@ class KioskService:
             config = self.config
         self._apply_outputs(config)
 
-    def change_password(self, client: str, current: str, new: str, again: str) -> str:
+    def change_password(self, client: str, session: str | None, current: str, new: str, again: str) -> str:
         """The admin page's password change: the current password is checked (and counted) as a login is, the new
-        one saved hashed at once, as `mask-kiosk set-password` does. Returns what to tell the admin."""
-        user = self.current().admin.user
+        one saved hashed at once, as `mask-kiosk set-password` does; every other session ends, this one stays.
+        Returns what to tell the admin."""
+        admin = self.current().admin
+        user = admin.user
         ok, wait = self.auth.check(client, user, current)
         if wait:
             return f"Not changed: too many failed attempts; try again in {wait:.0f} s."
@@ -231,8 +233,9 @@ class KioskService:
         if problem:
             return f"Not changed: {problem}."
         self._save({"admin": {"password_hash": hash_password(new)}})
-        log.info("admin password changed from the admin page (%s)", client)
-        return "Password changed. It is in force now; the old one no longer works."
+        self.auth.keep(session, admin.password_hash)
+        log.info("admin password changed from the admin page (%s); other sessions ended", client)
+        return "Password changed. It is in force now; the old one no longer works, and other sessions have ended."
 
     def _apply_live(self, new: Config) -> None:
         """Hands the pipeline what changed; it applies it between frames on its own thread."""
