@@ -134,3 +134,43 @@ def test_the_last_will_says_offline_when_the_kiosk_is_killed(tmp_path, broker, v
     finally:
         kiosk.stop()
         subscriber.close()
+
+
+def reporter_to(port: int, **settings):
+    from kiosk.config.mqtt import MqttConfig
+    from kiosk.outputs.mqtt import MqttReporter
+    from kiosk.record.counters import DailyCounts
+    return MqttReporter(MqttConfig(host="127.0.0.1", port=port, **settings), lambda: "NO_FACE", DailyCounts(),
+                        None, None).start()
+
+
+def test_tls_against_a_broker_without_tls_is_named(broker, caplog):
+    reporter = reporter_to(broker.port, tls=True)
+    try:
+        wait_until(lambda: reporter.status()["last_error"], 20, "a reason")
+    finally:
+        reporter.stop()
+    assert not reporter.status()["connected"]
+    assert "TLS handshake failed" in reporter.status()["last_error"] and "mqtt.tls" in reporter.status()["last_error"]
+    assert "TLS handshake failed" in caplog.text
+
+
+def test_a_prefix_the_broker_keeps_for_itself_is_refused(broker):
+    """Mosquitto drops what clients publish under $SYS/: a kiosk set up so would lose every event unseen."""
+    from kiosk.config import ConfigError
+    from kiosk.config.files import validated
+    lost = Subscriber(broker.port)
+    lost.client.subscribe("$SYS/gate-7/#", qos=1)
+    publisher = paho.Client(paho.CallbackAPIVersion.VERSION2)
+    publisher.connect("127.0.0.1", broker.port)
+    publisher.loop_start()
+    try:
+        publisher.publish("$SYS/gate-7/state", "STOP", qos=1).wait_for_publish(5)
+        publisher.publish(f"{BASE}/state", "STOP", qos=1).wait_for_publish(5)  # sent after it: arrives
+        wait_until(lambda: lost.payloads("state"), 10, "the message under the kiosk's topics")
+        assert not [m for m in lost.messages if m[0].startswith("$SYS/gate-7")]
+    finally:
+        publisher.loop_stop()
+        lost.close()
+    with pytest.raises(ConfigError, match=r"^mqtt.topic_prefix: must not start with \$"):
+        validated({"mqtt": {"topic_prefix": "$SYS"}})

@@ -39,6 +39,31 @@ def iso_time(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="milliseconds")
 
 
+class _Client(paho.Client):
+    """paho's client, keeping why the last connection attempt failed (paho's on_connect_fail is not told)."""
+
+    connect_error: OSError | None = None
+
+    def reconnect(self) -> paho.MQTTErrorCode:
+        try:
+            return super().reconnect()
+        except OSError as error:
+            self.connect_error = error
+            raise
+
+
+def connect_problem(error: OSError | None, tls: bool) -> str:
+    """A failed connection attempt in the admin's terms (a TLS handshake failure names mqtt.tls)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"the broker's certificate is not trusted ({error.verify_message}; mqtt.tls_ca)"
+    if isinstance(error, ssl.SSLError) or (tls and isinstance(error, (ConnectionResetError, EOFError))):
+        return (f"TLS handshake failed ({type(error).__name__}: {error}): does the broker speak TLS on this "
+                "port? (mqtt.tls, mqtt.port)")
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused: no broker listening there (mqtt.host, mqtt.port)"
+    return f"cannot connect ({type(error).__name__}: {error})" if error else "cannot connect"
+
+
 class MqttReporter:
     def __init__(self, settings: MqttConfig, gate_state: Callable[[], str], counts: DailyCounts,
                  outbox: EventOutbox | None, snapshots: Path | None):
@@ -61,7 +86,7 @@ class MqttReporter:
 
     # -- client set-up -------------------------------------------------------------------
     def _make_client(self) -> paho.Client:
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"mask-kiosk-{self.settings.device_id}")
+        client = _Client(paho.CallbackAPIVersion.VERSION2, client_id=f"mask-kiosk-{self.settings.device_id}")
         client.will_set(f"{self.base}/availability", "offline", qos=1, retain=True)
         if self.settings.username:
             client.username_pw_set(self.settings.username, self.settings.password or None)
@@ -71,6 +96,7 @@ class MqttReporter:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_connect_fail = self._on_connect_fail
         return client
 
     # paho's network thread: store and wake, nothing more
@@ -83,6 +109,9 @@ class MqttReporter:
         self._connects += 1
         self.connected.set()
         self._wake.set()
+
+    def _on_connect_fail(self, client: _Client, userdata) -> None:
+        self._note_error(connect_problem(client.connect_error, self.settings.tls))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._acked_lock:
