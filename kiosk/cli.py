@@ -208,7 +208,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.run(args.target, load_config(args.config), args)
 
 
-BENCH_TARGETS = ["detector", "classifier", "pipeline", "ui", "boot", "photo"]
+BENCH_TARGETS = ["detector", "classifier", "pipeline", "ui", "boot", "photo", "memory"]
 
 
 def ask_which(parser: argparse.ArgumentParser, choices: argparse._SubParsersAction):
@@ -285,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="pipeline: each source without, then with the record, a serial relay and MQTT")
     bench_parser.add_argument("--chromium", default="/usr/bin/chromium", help="ui: the browser to drive")
     bench_parser.add_argument("--runs", type=int, default=3, help="boot: starts of each kind")
+    bench_parser.add_argument("--checks", type=int, default=500, help="memory: photo checks, each from a new session")
+    bench_parser.add_argument("--idle", type=float, default=60.0, help="memory: idle seconds before the last reading")
     bench_parser.set_defaults(func=cmd_bench, parser=bench_parser)
     return parser
 

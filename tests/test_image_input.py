@@ -37,8 +37,10 @@ def test_broken_or_foreign_bytes_are_one_clear_error(data):
 
 def test_byte_limit_comes_first():
     data = grace_hopper_path().read_bytes()
-    with pytest.raises(UnreadableImage, match=r"^the file is 0\.\d MB; the limit is 0\.01 MB$"):
+    with pytest.raises(UnreadableImage, match=r"^the file is 0\.1 MB; the limit is 0\.0 MB$"):
         decode_checked(data, ImageLimits(10_000, 40_000_000))
+    with pytest.raises(UnreadableImage, match=r"^the file is 36\.0 MB; the limit is 20\.0 MB$"):
+        decode_checked(b"\xff" * (36 << 20), ImageLimits(20 << 20, 40_000_000))
 
 
 @pytest.mark.parametrize("extension", [".jpg", ".png", ".bmp", ".webp", ".tiff"])

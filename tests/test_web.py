@@ -9,7 +9,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from kiosk.bench.samples import grace_hopper_path
+import cv2
+import numpy as np
+
+from kiosk.bench.samples import grace_hopper, grace_hopper_path
 
 from bombs import BOMBS, png_bomb
 from browser import chromium, log_in, require_chromium, screenshot
@@ -105,7 +108,7 @@ def test_check_a_photo_boxes_faces_caches_repeats_and_survives_bad_files(page, s
     log_in(page, server)
     page.wait_for_selector("text=mask-kiosk admin")
     first = upload(page, grace_hopper_path())
-    assert "1 face(s): no_mask" in first and "analysed" in first, first
+    assert "1 face: 1 no mask" in first and "analysed" in first, first
     result = page.locator(".block.photo-report").inner_text()
     assert '"box"' in result and '"no_mask"' in result
     page.locator(".block.photo-result img").wait_for()
@@ -119,6 +122,32 @@ def test_check_a_photo_boxes_faces_caches_repeats_and_survives_bad_files(page, s
     error = upload(page, text_file)
     assert "Error" in error and "not a readable image" in error
     assert "served from cache" in upload(page, grace_hopper_path())  # still working
+
+    too_large = tmp_path / "too-large.jpg"  # 36 MB, over photo.max_file_mb = 20
+    too_large.write_bytes(b"\xff\xd8" + bytes(36 << 20))
+    page.locator("input[type=file]").set_input_files(str(too_large))
+    notice = page.locator(".toast-body").first
+    notice.wait_for(timeout=15000)
+    assert "maximum allowed size of 20.0 Mb" in notice.inner_text()  # the limit as the settings say it: 20.0 MB
+    assert "1 face: 1 no mask" in upload(page, grace_hopper_path())
+    # dismissed by the new upload within a moment, not after Gradio's own 10 s
+    page.locator(".toast-body").wait_for(state="detached", timeout=3000)
+
+    crowd = tmp_path / "crowd.jpg"
+    cv2.imwrite(str(crowd), crowd_photo(15))
+    assert "15 faces: 15 no mask" in upload(page, crowd)
+    screenshot(page, "admin-check-crowd")
+
+
+def crowd_photo(count: int) -> np.ndarray:
+    """`count` copies of the portrait in rows of five, as a group photo."""
+    face = cv2.resize(grace_hopper(), (160, 188))
+    rows = (count + 4) // 5
+    photo = np.full((188 * rows + 40, 160 * 5 + 40, 3), 90, np.uint8)
+    for index in range(count):
+        row, column = divmod(index, 5)
+        photo[20 + row * 188:20 + (row + 1) * 188, 20 + column * 160:20 + (column + 1) * 160] = face
+    return photo
 
 
 def peak_rss_reset(pid: int) -> int:
@@ -146,9 +175,11 @@ def test_check_a_photo_refuses_decompression_bombs_without_decoding(page, server
         took = time.monotonic() - started
         growth_mb = (rss_kb(server.process.pid, "VmHWM") - before) / 1024
         assert "Error" in status and "megapixels" in status, status
-        assert took < 1.0, f"{name}: answered in {took:.2f} s"
+        # the peak RSS tells "not decoded" (a few MB) from decoded (1.2 GB for 20000x20000); the time only tells
+        # an answer from a hang (the answer needs about 1 s on a loaded 2-core box)
         assert growth_mb < 200, f"{name}: peak RSS grew {growth_mb:.0f} MB"
-    assert "1 face(s)" in upload(page, grace_hopper_path())  # still working
+        assert took < 30, f"{name}: answered in {took:.2f} s"
+    assert "1 face: 1 no mask" in upload(page, grace_hopper_path())  # still working
 
 
 def test_settings_change_applies_live_and_persists_across_restart(browser, page, server, videos):
@@ -354,4 +385,4 @@ def test_the_same_photo_checked_by_two_admins_at_once_succeeds_for_both(server):
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(answers) == 6 and all("1 face(s)" in answer for answer in answers), answers
+    assert len(answers) == 6 and all("1 face: 1 no mask" in answer for answer in answers), answers

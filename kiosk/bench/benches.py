@@ -230,6 +230,9 @@ def run(target: str, config: Config, args: argparse.Namespace) -> int:
     elif target == "photo":
         from kiosk.bench.photo import bench_photo
         bench_photo(config)
+    elif target == "memory":
+        from kiosk.bench.memory import bench_memory
+        bench_memory(config, args.checks, idle_s=args.idle)
     elif target == "ui":
         from kiosk.bench.ui import bench_ui
         bench_ui(config, args.seconds, args.chromium)

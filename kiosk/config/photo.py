@@ -17,6 +17,6 @@ class PhotoConfig(Section):
                              description="faces scored lower are not faces")
     max_file_mb: float = Field(20.0, ge=0.1, le=1000, title="largest file (MB)",
                                description="images from outside (uploads, detect, eval) larger than this are "
-                                           "refused")
+                                           "refused (1 MB = 1,048,576 bytes, as browsers count)")
     max_megapixels: float = Field(40.0, ge=0.1, le=1000, title="largest image (megapixels)",
                                   description="images declaring more pixels are refused before decoding")

@@ -6,7 +6,7 @@ from kiosk.config.camera import CameraConfig
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
 from kiosk.live.pipeline import LivePipeline
-from kiosk.vision.image_input import ImageLimits
+from kiosk.vision.image_input import MB, ImageLimits
 from kiosk.vision.models import load_classifier, load_detector
 
 
@@ -16,7 +16,7 @@ def camera_settings(config: Config, source: str | None = None) -> CameraConfig:
 
 
 def image_limits(config: Config) -> ImageLimits:
-    return ImageLimits(int(config.photo.max_file_mb * 1e6), int(config.photo.max_megapixels * 1e6))
+    return ImageLimits(int(config.photo.max_file_mb * MB), int(config.photo.max_megapixels * 1e6))
 
 
 def build_pipeline(config: Config, source: str | None = None) -> LivePipeline:

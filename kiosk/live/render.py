@@ -11,7 +11,7 @@ from kiosk.types import Face, TrackedFace
 
 # BGR: green mask, red no mask, amber worn wrongly, grey not yet classified
 LABEL_COLOURS = {"mask": (60, 180, 40), "no_mask": (40, 40, 220), "incorrect": (0, 170, 255), None: (160, 160, 160)}
-LABEL_TEXT = {"mask": "mask", "no_mask": "no mask", "incorrect": "worn wrongly", None: "face"}
+LABEL_TEXT = {"mask": "mask", "no_mask": "no mask", "incorrect": "mask worn wrongly", None: "not judged"}
 
 
 def display_scale(width: int, height: int, max_width: int, max_height: int) -> float:
@@ -21,8 +21,9 @@ def display_scale(width: int, height: int, max_width: int, max_height: int) -> f
 
 def annotate(image: np.ndarray, faces: list[Face], labels: list[str | None], max_size: tuple[int, int],
              texts: bool = True) -> np.ndarray:
-    """A display-sized copy of image with each face boxed in its label's colour, and its label written when
-    `texts`."""
+    """A display-sized copy of image with each face boxed in its label's colour, and, when `texts`, its label
+    written where it overlaps no other label or face (above the box, else below, else inside its top); where there
+    is no such room the box's colour alone says it (a crowd stays readable)."""
     scale = display_scale(image.shape[1], image.shape[0], *max_size)
     if scale < 1.0:
         canvas = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
@@ -30,22 +31,69 @@ def annotate(image: np.ndarray, faces: list[Face], labels: list[str | None], max
     else:
         canvas = image.copy()
     thickness = max(2, round(canvas.shape[0] / 240))
-    font_scale = max(0.5, canvas.shape[0] / 720)
-    for face, label in zip(faces, labels):
-        colour = LABEL_COLOURS.get(label, LABEL_COLOURS[None])
-        x1, y1, x2, y2 = (int(round(v * scale)) for v in face.box)
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)
-        if not texts:
-            continue
-        text = LABEL_TEXT.get(label, str(label))
-        if face.label_score is not None:
-            text += f" {face.label_score:.0%}"
-        (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
-        top = max(0, y1 - text_h - baseline - 4)
-        cv2.rectangle(canvas, (x1, top), (x1 + text_w + 6, top + text_h + baseline + 4), colour, cv2.FILLED)
-        cv2.putText(canvas, text, (x1 + 3, top + text_h + 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                    (255, 255, 255), thickness, cv2.LINE_AA)
+    boxes = [tuple(int(round(v * scale)) for v in face.box) for face in faces]
+    for (x1, y1, x2, y2), label in zip(boxes, labels):
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), LABEL_COLOURS.get(label, LABEL_COLOURS[None]), thickness,
+                      cv2.LINE_AA)
+    if texts:
+        _write_labels(canvas, boxes, faces, labels)
     return canvas
+
+
+def _write_labels(canvas: np.ndarray, boxes: list[tuple[int, ...]], faces: list[Face],
+                  labels: list[str | None]) -> None:
+    texts = [LABEL_TEXT.get(label, str(label)) + ("" if face.label_score is None else f" {face.label_score:.0%}")
+             for face, label in zip(faces, labels)]
+    # about the face's width, no larger than the picture's own scale allows, no smaller than readable
+    scales = [float(np.clip((box[2] - box[0]) / 200, 0.4, max(0.5, canvas.shape[0] / 720))) for box in boxes]
+    weights = [max(1, round(scale * 2)) for scale in scales]
+    sizes = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, weight)
+             for text, scale, weight in zip(texts, scales, weights)]
+    places = label_places(boxes, [(w + 6, h + baseline + 4) for (w, h), baseline in sizes], canvas.shape[:2])
+    for place, text, scale, weight, ((_, text_h), _), label in zip(places, texts, scales, weights, sizes, labels):
+        if place is None:
+            continue
+        left, top, right, bottom = place
+        cv2.rectangle(canvas, (left, top), (right - 1, bottom - 1), LABEL_COLOURS.get(label, LABEL_COLOURS[None]),
+                      cv2.FILLED)
+        cv2.putText(canvas, text, (left + 3, top + text_h + 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    (17, 17, 17) if label == "incorrect" else (255, 255, 255), weight, cv2.LINE_AA)
+
+
+def label_places(boxes: list[tuple[int, ...]], sizes: list[tuple[int, int]],
+                 shape: tuple[int, int]) -> list[tuple[int, int, int, int] | None]:
+    """Where each box's label goes (left, top, right, bottom), largest faces first: above the box, else below it,
+    else inside its top, wherever it covers no other face and no label placed before; None where there is no room
+    (the box's colour alone then says it)."""
+    height, width = shape
+    taken: list[tuple[int, ...]] = list(boxes)
+    places: list[tuple[int, int, int, int] | None] = [None] * len(boxes)
+    for index in sorted(range(len(boxes)), key=lambda i: -(boxes[i][2] - boxes[i][0])):
+        x1, y1, x2, y2 = boxes[index]
+        label_w, label_h = sizes[index]
+        left = int(np.clip(x1, 0, max(0, width - label_w)))
+        for top in (y1 - label_h, y2, y1):
+            place = (left, top, left + label_w, top + label_h)
+            if top >= 0 and place[3] <= height and not any(
+                    _overlap(place, other) for n, other in enumerate(taken) if n != index):
+                places[index] = place
+                taken.append(place)
+                break
+    return places
+
+
+def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def describe_labels(labels: list[str | None]) -> str:
+    """'3 faces: 2 mask, 1 no mask' in words a person reads (no raw label tokens)."""
+    if not labels:
+        return "no face found"
+    counts = [(LABEL_TEXT[label], labels.count(label)) for label in ("mask", "no_mask", "incorrect", None)
+              if labels.count(label)]
+    faces = f"{len(labels)} face{'s' if len(labels) > 1 else ''}"
+    return f"{faces}: " + ", ".join(f"{count} {text}" for text, count in counts)
 
 
 def annotate_tracked(image: np.ndarray, tracked: list[TrackedFace], max_size: tuple[int, int]) -> np.ndarray:

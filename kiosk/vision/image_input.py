@@ -23,6 +23,9 @@ class UnreadableImage(ValueError):
     """The bytes are not an image this kiosk will decode; the message says why in one line."""
 
 
+MB = 1 << 20  # a megabyte as browsers (and Gradio's upload check) count it
+
+
 @dataclass(frozen=True)
 class ImageLimits:
     max_bytes: int
@@ -54,7 +57,7 @@ def header_size(data: bytes, limits: ImageLimits) -> tuple[int, int]:
 def decode_checked(data: bytes, limits: ImageLimits) -> np.ndarray:
     """The BGR image, decoded only once its byte size and declared pixel count are within the limits."""
     if len(data) > limits.max_bytes:
-        raise UnreadableImage(f"the file is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:g} MB")
+        raise UnreadableImage(f"the file is {len(data) / MB:.1f} MB; the limit is {limits.max_bytes / MB:.1f} MB")
     width, height = header_size(data, limits)
     if width * height > limits.max_pixels:
         raise _too_large(f"{width}x{height} is {width * height / 1e6:.0f} megapixels", limits)

@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from kiosk.live.pipeline import DISCONNECTED  # noqa: E402
+from kiosk.live.assembly import image_limits  # noqa: E402
 from kiosk.live.render import face_labels  # noqa: E402
 from kiosk.types import Published  # noqa: E402
 from kiosk.web.auth import SESSION_COOKIE  # noqa: E402
@@ -192,7 +193,7 @@ def create_app(service: KioskService) -> FastAPI:
     # own routes first: a mount at "/" answers every path below it
     snapshots = [str(service.events.snapshots)] if service.events is not None else None
     app = gr.mount_gradio_app(app, admin_page(service), path="/admin", auth_dependency=admin_user, theme=THEME,
-                              css=LIVE_CSS, footer_links=[], max_file_size=int(config.photo.max_file_mb * 1e6),
+                              css=LIVE_CSS, footer_links=[], max_file_size=image_limits(config).max_bytes,
                               run_history=False, pwa=False,
                               allowed_paths=snapshots)
     app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=KIOSK_THEME, css=KIOSK_CSS, footer_links=[],

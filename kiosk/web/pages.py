@@ -352,6 +352,9 @@ def zone_text(zone: list[float]) -> str:
     return f"{x1:.0%}–{x2:.0%} across, {y1:.0%}–{y2:.0%} down"
 
 
+DISMISS_NOTICES = "(...inputs) => { document.querySelectorAll('.toast-close').forEach(b => b.click()); return inputs; }"
+
+
 def photo_tab(service: KioskService) -> None:
     gr.Markdown("Upload a photo: faces are boxed green (mask), red (no mask) or amber (worn wrongly).")
     with gr.Row():
@@ -385,11 +388,12 @@ def photo_tab(service: KioskService) -> None:
             result = service.photos.analyse(data, image, name)
         took = (time.perf_counter() - started) * 1000
         source = "served from cache" if result.cached else "analysed"
-        labels = ", ".join(face["label"] or "face" for face in result.report["faces"]) or "no face found"
-        yield (f"{name}: {len(result.report['faces'])} face(s): {labels}. {source} in {took:.0f} ms",
-               result.annotated_rgb, {**result.report, "cached": result.cached}, None)
+        yield (f"{name}: {result.summary}. {source} in {took:.0f} ms",
+               str(result.picture), {**result.report, "cached": result.cached}, None)
 
-    upload.upload(check_photo, upload, [status, annotated, report, upload], api_name="check_photo")
+    # a new photo clears what the previous one left on screen (Gradio's notice of a file too large)
+    upload.upload(check_photo, upload, [status, annotated, report, upload], api_name="check_photo",
+                  js=DISMISS_NOTICES)
 
 
 EVENT_STATES = ["all", "STOP", "PASS", "CHECKING", "NO_FACE"]

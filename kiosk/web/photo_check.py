@@ -1,26 +1,40 @@
 """'Check a photo': analyse an upload once, answer repeats from an LRU cache keyed by the file's hash.
 
 A repeat is found from the uploaded bytes alone, before any decoding; a new file is size-checked, decoded once
-and analysed under a lock (the analyzer's infer requests serve one photo at a time)."""
+and analysed under a lock (the analyzer's infer requests serve one photo at a time). The cache holds each
+answer's display-sized picture as a JPEG file (a repeat is sent as it is, never encoded again) and its report:
+its memory stays small however many photos pass.
+"""
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from pathlib import Path
 
 import numpy as np
 
+from kiosk.durable import private_folder
+from kiosk.live.render import annotate, describe_labels, encode_jpeg
 from kiosk.vision.analyzer import PhotoAnalyzer
 from kiosk.vision.image_input import ImageLimits, decode_checked
-from kiosk.live.render import annotate
+
+
+RESULT_QUALITY = 85
+RECENT = 4  # the newest answers' pictures stay on disk even uncached: their requests may still be sending them
 
 
 @dataclasses.dataclass(frozen=True)
 class PhotoResult:
-    annotated_rgb: np.ndarray    # display-sized, RGB for the browser
+    picture: Path                # display-sized JPEG with the faces boxed and labelled
     report: dict                 # detect --json shape
     cached: bool
+
+    @property
+    def summary(self) -> str:
+        return describe_labels([face["label"] for face in self.report["faces"]])
 
 
 def file_key(data: bytes) -> str:
@@ -29,14 +43,21 @@ def file_key(data: bytes) -> str:
 
 class PhotoChecker:
     def __init__(self, analyzer: PhotoAnalyzer, display_size: tuple[int, int], cache_size: int,
-                 limits: ImageLimits):
+                 limits: ImageLimits, folder: Path):
+        """`folder` holds the answers' pictures; it is emptied here (what an earlier run left is stale)."""
         self.analyzer = analyzer
         self.limits = limits
         self.display_size = display_size
         self.cache_size = cache_size
+        self.folder = folder
+        shutil.rmtree(folder, ignore_errors=True)
+        private_folder(folder)
         self._cache: OrderedDict[str, PhotoResult] = OrderedDict()
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
+        self._written = 0
+        self._recent: deque[Path] = deque(maxlen=RECENT)
+        self._on_disk: set[Path] = set()
 
     def decode(self, data: bytes) -> np.ndarray:
         """Raises UnreadableImage (one line) for anything too large or not an image; nothing too large is decoded."""
@@ -59,10 +80,22 @@ class PhotoChecker:
         annotated = annotate(image, faces, [f.label for f in faces], self.display_size)
         report = {"image": name, "width": image.shape[1], "height": image.shape[0],
                   "faces": [f.to_json() for f in faces]}
-        result = PhotoResult(np.ascontiguousarray(annotated[:, :, ::-1]), report, cached=False)
+        key = file_key(data)
+        with self._lock:
+            self._written += 1
+            picture = self.folder / f"{self._written}-{key}.jpg"  # a new name each time: a file being sent stays
+        picture.write_bytes(encode_jpeg(annotated, RESULT_QUALITY))  # in a 0700 folder; lost with the process
+        result = PhotoResult(picture, report, cached=False)
         with self._lock:
             if self.cache_size:
-                self._cache[file_key(data)] = result
+                self._cache[key] = result
+                self._cache.move_to_end(key)
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
+            self._recent.append(picture)
+            self._on_disk.add(picture)
+            kept = {entry.picture for entry in self._cache.values()} | set(self._recent)
+            gone, self._on_disk = self._on_disk - kept, self._on_disk & kept
+        for path in gone:
+            path.unlink(missing_ok=True)
         return result

@@ -77,7 +77,7 @@ class KioskService:
         self.photos = PhotoChecker(
             build_analyzer(config, pipeline.classifier),
             (config.display.max_width, config.display.max_height), config.web.photo_cache,
-            image_limits(config))
+            image_limits(config), config.cache_dir() / "photo-results")
         self.setup_lines = list(describe_setup(config, pipeline.detector, pipeline.classifier))
         self._settings_lock = threading.Lock()
         self._outputs_lock = threading.Lock()
