@@ -248,6 +248,59 @@ def test_a_settings_error_is_shown_at_its_field_with_its_label(browser, kiosk_en
         error = page.locator(".field-error")
         assert error.count() == 1 and "must be an http:// or https:// URL" in error.inner_text()
         screenshot(page, "admin-settings-error")
+
+        page.reload()  # one number out of range: its field says why, every other field keeps its value
+        page.get_by_role("tab", name="Settings").click()
+        page.get_by_label("face detection threshold").fill("1.5")
+        page.get_by_role("button", name="Save settings").click()
+        page.wait_for_selector("text=Not saved: face detection threshold")
+        error = page.locator(".field-error")
+        assert error.count() == 1 and "less than or equal to 0.99" in error.inner_text(), error.inner_text()
+        assert page.get_by_label("mask seen before PASS (ms)").input_value() == "800"
+        assert page.get_by_label("face detection threshold").input_value() == "1.5"  # as typed, to correct it
+        assert page.locator(".error, [data-testid='error']").count() == 0 and "Error" not in error.inner_text()
+        screenshot(page, "admin-settings-number-error")
+
+        page.get_by_role("tab", name="Events").click()
+        page.get_by_role("gridcell").first.wait_for(timeout=15000)
+        rows = page.get_by_role("gridcell").count()
+        for bad in ("-5", "0", "100000"):
+            page.get_by_label("last hours").fill(bad)
+            page.get_by_role("button", name="Refresh").click()
+            page.locator(".field-error").filter(has_text="between 1 and 8760").wait_for(timeout=10000)
+            assert page.get_by_role("gridcell").count() == rows  # the table stays as it was
+        page.get_by_label("last hours").fill("24")
+        page.get_by_role("button", name="Refresh").click()
+        page.locator(".field-error").filter(has_text="between 1 and 8760").wait_for(state="detached", timeout=10000)
+    finally:
+        page.close()
+
+
+def test_admin_cards_show_no_figures_before_the_real_ones_and_log_out_ends_the_page(browser, kiosk_en):
+    """The page is built when the kiosk starts; opened later it must not show that moment's figures."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script("""window.cardTexts = [];
+        new MutationObserver(() => { const cards = document.querySelector('.status-cards');
+          if (cards && cards.innerText !== window.cardTexts.at(-1)) window.cardTexts.push(cards.innerText); })
+        .observe(document, { subtree: true, childList: true, characterData: true });""")
+    try:
+        probe = browser.new_page()
+        probe.goto(kiosk_en.url + "/")
+        probe.wait_for_function("document.querySelector('.gate-counts')?.innerText.match(/[1-9]\\d* stopped/)",
+                                timeout=30000)
+        probe.close()
+        log_in(page, kiosk_en)
+        page.wait_for_function("window.cardTexts.some(t => t.includes('stopped today'))", timeout=15000)
+        texts = page.evaluate("window.cardTexts")
+        first = next(t for t in texts if "stopped today" in t)
+        assert all("stopped today" in t or "loading" in t or not t.strip() for t in texts), texts
+        stopped = int(first.split("stopped today")[1].split()[0])
+        assert stopped >= 1, f"the first cards shown were made up: {first!r}"
+
+        page.get_by_role("button", name="log out").click()
+        page.wait_for_url("**/login")
+        assert len(page.context.pages) == 1, "log out opened another tab"
+        assert page.request.get(kiosk_en.url + "/admin/config").status == 401
     finally:
         page.close()
 

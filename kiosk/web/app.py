@@ -32,6 +32,7 @@ from kiosk.web.service import KioskService  # noqa: E402
 from kiosk.web.sounds import NAME as SOUND_NAME  # noqa: E402
 from kiosk.web.sounds import sounds_dir  # noqa: E402
 
+SESSIONS_KEPT = 32
 LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
 # Gradio's upload route of the kiosk app (mounted at /): that page has nothing to upload, so nobody may
 KIOSK_UPLOAD = "/gradio_api/upload"
@@ -192,7 +193,11 @@ def create_app(service: KioskService) -> FastAPI:
 
     # own routes first: a mount at "/" answers every path below it
     snapshots = [str(service.events.snapshots)] if service.events is not None else None
-    app = gr.mount_gradio_app(app, admin_page(service), path="/admin", auth_dependency=admin_user, theme=THEME,
+    admin = admin_page(service)
+    # Gradio keeps a copy of the whole page's config per session (about 130 kB here), 10000 sessions by default:
+    # memory that grows with every admin visit and photo check; a few dozen sessions is plenty for a kiosk's admins
+    admin.state_session_capacity = SESSIONS_KEPT
+    app = gr.mount_gradio_app(app, admin, path="/admin", auth_dependency=admin_user, theme=THEME,
                               css=LIVE_CSS, footer_links=[], max_file_size=image_limits(config).max_bytes,
                               run_history=False, pwa=False,
                               allowed_paths=snapshots)

@@ -15,6 +15,7 @@ from pydantic.fields import FieldInfo
 from kiosk.config import Config, ConfigError
 from kiosk.vision.image_input import UnreadableImage
 from kiosk.web.auth import SESSION_COOKIE
+from kiosk.web.photo_check import give_back_memory
 from kiosk.web.service import EDITABLE, FORM, SECRETS, KioskService, field_label
 
 WEB_DIR = Path(__file__).parent
@@ -74,13 +75,19 @@ def kiosk_page() -> gr.Blocks:
 def admin_page(service: KioskService) -> gr.Blocks:
     # uploads and copies of served snapshots leave Gradio's temp folder after 5 minutes (checked every minute)
     with gr.Blocks(title="mask-kiosk admin", analytics_enabled=False, delete_cache=(60, 300)) as page:
-        gr.Markdown("## mask-kiosk admin  ·  [log out](/logout)")
+        with gr.Row(elem_classes="admin-header"):
+            gr.Markdown("## mask-kiosk admin")
+            # in this tab, not a new one: the page (and its live view) ends and the login page takes its place
+            gr.Button("log out", size="sm", variant="secondary", scale=0, elem_classes="log-out").click(
+                None, js="() => { window.location.assign('/logout'); }")
         with gr.Tab("Live"):
             with gr.Row():
                 with gr.Column(scale=3):
                     live_view("admin-live")
                 with gr.Column(scale=2):
-                    cards = gr.HTML(status_cards(service), elem_classes="status-cards")
+                    # no figures until the real ones arrive: the page is built once, long before it is opened
+                    cards = gr.HTML(CARDS_LOADING, elem_classes="status-cards")
+            page.load(lambda: status_cards(service), outputs=cards, queue=False, api_visibility="private")
             gr.Timer(1.0).tick(lambda: status_cards(service), outputs=cards, queue=False, api_visibility="private")
         if service.events is not None:
             with gr.Tab("Events"):
@@ -98,6 +105,9 @@ def admin_page(service: KioskService) -> gr.Blocks:
     page.queue(default_concurrency_limit=service.config.web.photo_workers,
                max_size=service.config.web.photo_queue)
     return page
+
+
+CARDS_LOADING = '<div class="cards cards-loading">loading the kiosk\'s state…</div>'
 
 
 def _card(title: str, value: str, detail: str = "", tone: str = "") -> str:
@@ -161,7 +171,12 @@ def field_info(section: str, key: str) -> FieldInfo:
 
 
 def field_help(section: str, key: str) -> str:
-    help_text = field_info(section, key).description
+    """The field's description, with its bounds (from the schema) and what an empty secret means."""
+    info = field_info(section, key)
+    bound = {name: getattr(m, name) for m in info.metadata for name in ("ge", "le") if hasattr(m, name)}
+    help_text = info.description
+    if len(bound) == 2:
+        help_text += f" ({bound['ge']:g} to {bound['le']:g})"
     return help_text + " (left empty: unchanged)" if (section, key) in SECRETS else help_text
 
 
@@ -170,15 +185,15 @@ def settings_component(section: str, key: str, value: object) -> gr.components.C
     load event fills in the values saved by then."""
     info = field_info(section, key)
     common = {"label": field_label(section, key), "info": field_help(section, key), "value": value}
-    bound = {name: getattr(m, name) for m in info.metadata for name in ("ge", "le") if hasattr(m, name)}
     if get_origin(info.annotation) is Literal:
         choices = [(LANGUAGE_NAMES.get(c, c), c) for c in get_args(info.annotation)]
         return gr.Dropdown(choices, **common)
     if info.annotation is bool:
         return gr.Checkbox(**common)
     if info.annotation in (int, float):
-        return gr.Number(minimum=bound.get("ge"), maximum=bound.get("le"),
-                         precision=0 if info.annotation is int else None, **common)
+        # no minimum or maximum here: Gradio would refuse the whole form for one value; the schema checks it and
+        # the error is shown at its field
+        return gr.Number(precision=0 if info.annotation is int else None, **common)
     if (section, key) in SECRETS:
         return gr.Textbox(type="password", **common)
     return gr.Textbox(**common)
@@ -372,6 +387,7 @@ def photo_tab(service: KioskService) -> None:
             return
         name = Path(path).name
         started = time.perf_counter()
+        image = None
         yield f"Reading {name}…", gr.skip(), gr.skip(), gr.skip()
         try:
             # not deleted here: Gradio stores uploads by content, so the same photo sent twice at once is one file
@@ -390,6 +406,8 @@ def photo_tab(service: KioskService) -> None:
         source = "served from cache" if result.cached else "analysed"
         yield (f"{name}: {result.summary}. {source} in {took:.0f} ms",
                str(result.picture), {**result.report, "cached": result.cached}, None)
+        del data, image  # the photo's pixels: freed now, and given back to the system
+        give_back_memory()
 
     # a new photo clears what the previous one left on screen (Gradio's notice of a file too large)
     upload.upload(check_photo, upload, [status, annotated, report, upload], api_name="check_photo",
@@ -397,6 +415,8 @@ def photo_tab(service: KioskService) -> None:
 
 
 EVENT_STATES = ["all", "STOP", "PASS", "CHECKING", "NO_FACE"]
+MAX_HOURS = 24 * 365
+HOURS_HELP = f"1 to {MAX_HOURS}"
 GALLERY_SIZE = 24
 
 
@@ -404,7 +424,7 @@ def events_tab(service: KioskService, page: gr.Blocks) -> None:
     events = service.events
     with gr.Row():
         state = gr.Dropdown(EVENT_STATES, value="all", label="state")
-        hours = gr.Number(24, label="last hours", minimum=1, maximum=24 * 365)
+        hours = gr.Number(24, label="last hours", info=HOURS_HELP)  # checked below, the message at the field
         refresh = gr.Button("Refresh")
     download = gr.Markdown()
     # the kiosk's own green and red; shares, so busy and quiet hours compare. The plot's own legend lists no
@@ -421,25 +441,30 @@ def events_tab(service: KioskService, page: gr.Blocks) -> None:
     gallery = gr.Gallery(label=f"snapshots (newest {GALLERY_SIZE})", columns=6, height=260,
                          elem_classes="events-gallery")
 
-    def show(state_filter: str, last_hours: float):
+    def show(state_filter: str, last_hours: float | None):
         import pandas as pd
-        since = time.time() - float(last_hours or 24) * 3600
+        if last_hours is None or not 1 <= last_hours <= MAX_HOURS:
+            # the table and chart keep what they show; only the field says what is wrong
+            return (gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                    gr.update(info=f"⚠ between 1 and {MAX_HOURS} (a year)", elem_classes="field-error"))
+        since = time.time() - float(last_hours) * 3600
         chosen = None if state_filter == "all" else state_filter
         try:
             rows = events.query(since, chosen)
             hourly_counts = events.hourly_compliance(since)
         except sqlite3.Error as error:
-            return f"**The record cannot be read:** {error} (recording: {service.recording()})", None, [], []
+            return (f"**The record cannot be read:** {error} (recording: {service.recording()})", None, [], [],
+                    gr.update(info=HOURS_HELP, elem_classes=""))
         table_rows = [[time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["ts"])), r["state"], r["faces"],
                        r["masked"], r["unmasked"], r["incorrect"]] for r in rows]
         pictures = [(str(events.snapshots / r["snapshot"]), f"{r['state']} {row[0]}")
                     for r, row in zip(rows, table_rows) if r["snapshot"]][:GALLERY_SIZE]
         hourly = [(hour, outcome, round(100 * count / (passes + stops), 1)) for hour, passes, stops in hourly_counts
                   if passes + stops for outcome, count in (("passed (PASS)", passes), ("stopped (STOP)", stops))]
-        link = f"[Download these events as CSV](/admin/events.csv?hours={float(last_hours or 24):g}&state={chosen or ''})"
-        return (link, pd.DataFrame(hourly, columns=["hour", "outcome", "share"]),
-                table_rows, pictures)
+        link = f"[Download these events as CSV](/admin/events.csv?hours={float(last_hours):g}&state={chosen or ''})"
+        return (link, pd.DataFrame(hourly, columns=["hour", "outcome", "share"]), table_rows, pictures,
+                gr.update(info=HOURS_HELP, elem_classes=""))
 
-    outputs = [download, chart, table, gallery]
+    outputs = [download, chart, table, gallery, hours]
     refresh.click(show, [state, hours], outputs, api_visibility="private")
     page.load(show, [state, hours], outputs, api_visibility="private")
