@@ -50,4 +50,5 @@ def test_an_unknown_user_costs_a_full_password_check():
         for _ in range(3):
             auth.login("10.0.0.9", user, "wrong")
         timings[user] = time.perf_counter() - started
-    assert timings["nobody"] > 0.5 * timings["admin"]  # scrypt ran for the unknown user too
+    # scrypt ran for the unknown user too: without it the ratio would be near 0.001, with it near 1
+    assert timings["nobody"] > 0.2 * timings["admin"]

@@ -81,7 +81,7 @@ def test_unplugged_camera_is_reported_and_recovers(config):
         camera.unplug()
         unplugged = time.monotonic()
         wait_until(lambda: pipeline.state == DISCONNECTED, 5)
-        assert time.monotonic() - unplugged < 2.0
+        assert time.monotonic() - unplugged < 2.0  # noticed at once (the stream ends: about 0.1 s), not by a stall
         camera.plug()
         published_before = pipeline.broadcast.latest().sequence
         wait_until(lambda: pipeline.state != DISCONNECTED, 10)

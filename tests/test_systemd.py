@@ -14,6 +14,7 @@ from kiosk.bench.sim_camera import SimulatedIPCamera
 from kiosk.systemd_notify import NotifyListener, Watchdog, notify
 
 from kiosk_server import KioskServer
+from waiting import wait_until
 
 UNITS = PROJECT_ROOT / "systemd"
 
@@ -54,9 +55,8 @@ def test_ready_after_first_frame_then_periodic_watchdog(tmp_path, videos):
         ready = systemd.wait_for("READY=1", 60)
         ready_message = systemd.with_line("READY=1")[0][1]
         assert "first frame processed" in ready_message
-        time.sleep(1.5)
-        pings = [t for t, _ in systemd.with_line("WATCHDOG=1")]
-        assert len(pings) >= 3 and pings[0] >= ready
+        wait_until(lambda: len(systemd.with_line("WATCHDOG=1")) >= 3, 30, "three watchdog pings")
+        assert systemd.with_line("WATCHDOG=1")[0][0] >= ready
         assert any(m.startswith("STATUS=") or "\nSTATUS=" in m for _, m in systemd.messages)
     finally:
         server.stop()
@@ -78,15 +78,17 @@ def test_watchdog_pings_stop_when_the_pipeline_freezes(tmp_path, config, monkeyp
         release.wait(30)  # a hung inference: frames keep arriving, nothing is published
         return original(*args, **kwargs)
 
+    def stalled_reports() -> int:
+        return sum("stalled" in m for _, m in systemd.messages)
+
     try:
-        time.sleep(1.5)
-        assert len(systemd.with_line("WATCHDOG=1")) >= 4
+        wait_until(lambda: len(systemd.with_line("WATCHDOG=1")) >= 4, 30, "pings while healthy")
         pipeline.detector.postprocess = hung_postprocess
-        time.sleep(3.0)  # beyond the stall window
-        count = len(systemd.with_line("WATCHDOG=1"))
-        time.sleep(1.5)
+        wait_until(stalled_reports, 30, "the stall reported")
+        count, reports = len(systemd.with_line("WATCHDOG=1")), stalled_reports()
+        # the watchdog's own next five looks (each one would have pinged if it took the kiosk for healthy)
+        wait_until(lambda: stalled_reports() >= reports + 5, 30, "five more looks")
         assert len(systemd.with_line("WATCHDOG=1")) == count, "pings went on while frozen"
-        assert any("stalled" in m for _, m in systemd.messages)
         assert pipeline.source.connected
     finally:
         watchdog.stop()

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 HEALTH_EVERY_S = 0.1
 MAX_LATE_S = 10.0   # no attempt at a command starts, or is waited for, this long after it was given
 RETRY_FIRST_S = 0.5  # backoff between attempts: 0.5 s, 1 s, 2 s, ...
-STOP_FLUSH_S = 1.5  # the "stopping" command's time to reach the outputs; SIGTERM must end the process in seconds
+STOP_FLUSH_S = 1.0  # the "stopping" command's time to reach the outputs; SIGTERM must end the process in seconds
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ class MqttReporter:
         """Something to send (a state change, a recorded event): safe from any thread."""
         self._wake.set()
 
-    def stop(self, timeout: float = 1.0) -> None:
+    def stop(self, timeout: float = 0.5) -> None:
         """Says "offline" (retained) and disconnects cleanly, so the broker does not send the will; gives up after
         about 3 x timeout (a broker that does not answer, a connect still in progress)."""
         self._stop.set()

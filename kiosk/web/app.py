@@ -19,6 +19,7 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Form, Request, WebSocket, WebSocketDisconnect  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response  # noqa: E402
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
+from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from kiosk.live.pipeline import DISCONNECTED  # noqa: E402
@@ -55,7 +56,9 @@ box-sizing:border-box}}button{{padding:10px 20px;font-size:16px}}.error{{color:#
 
 class AccessControl:
     """Plain ASGI middleware: each HTTP request is let through or answered by `refusal`. (Starlette's
-    BaseHTTPMiddleware would log "No response returned" for every stream a leaving browser drops.)"""
+    BaseHTTPMiddleware would log "No response returned" for every stream a leaving browser drops.) A browser that
+    leaves in the middle of an upload, or a stream still open when the kiosk stops, is not an error of the kiosk's:
+    nothing is logged."""
 
     def __init__(self, app: ASGIApp, refusal: Callable[[Request], Response | None]):
         self.app, self.refusal = app, refusal
@@ -66,7 +69,15 @@ class AccessControl:
             if refused is not None:
                 await refused(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            pass  # nobody is left to answer
+        except asyncio.CancelledError:
+            # uvicorn cancels the requests still open when the stop's grace is over (a browser's heartbeat
+            # stream): the intended end of that request, not a fault to log with a traceback
+            if scope.get("type") != "http":
+                raise
 
 
 def same_origin(socket: WebSocket) -> bool:

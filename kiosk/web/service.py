@@ -103,8 +103,12 @@ class KioskService:
         return service
 
     def stop(self) -> None:
-        self.outputs.stop()  # first: the gate goes to its fail state while the rest shuts down
+        """The outputs (the gate to its fail state, MQTT "offline") and the pipeline side by side, then the
+        record: the pipeline's last frames are still recorded."""
+        outputs = threading.Thread(target=self.outputs.stop, name="outputs-stop", daemon=True)
+        outputs.start()
         self.pipeline.stop()
+        outputs.join()
         if self.recorder is not None:
             self.recorder.stop()
 
