@@ -279,11 +279,16 @@ def test_a_missing_camera_is_fixed_from_the_admin_page_without_a_restart(browser
         wait_until(lambda: "no such video file" in health(kiosk)["reason"], 30, "the missing camera named")
         page = browser.new_context().new_page()
         log_in(page, kiosk)
+        saved = tmp_path / "missing.avi"
         for source, healthy in ((videos["bare"], True), (tmp_path / "also-missing.avi", False),
                                 (videos["masked"], True)):
             page.goto(kiosk.url + "/admin/")  # a fresh form each time: the message below is this save's
             page.get_by_role("tab", name="Settings").click()
-            page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").fill(str(source))
+            field = page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)")
+            # the page's load event fills in what is saved now: typing before it would be overwritten
+            wait_until(lambda: field.input_value() == str(saved), 15, "the form showing what is saved")
+            field.fill(str(source))
+            saved = source
             assert save_and_wait(page).startswith("Saved: camera")
             wait_until(lambda: health(kiosk)["healthy"] is healthy, 30, f"healthy {healthy} with {source.name}")
         assert kiosk.process.poll() is None
