@@ -27,7 +27,7 @@ def image_paths(arguments: list[str]) -> list[Path]:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from kiosk.vision.analyzer import load_analyzer
-    from kiosk.live.assembly import image_limits
+    from kiosk.vision.image_input import image_limits
     from kiosk.vision.image_input import UnreadableImage, decode_checked
     config = load_config(args.config)
     analyzer, limits = load_analyzer(config), image_limits(config)
@@ -60,7 +60,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from kiosk.vision.analyzer import load_analyzer, load_live_analyzer
-    from kiosk.live.assembly import image_limits
+    from kiosk.vision.image_input import image_limits
     from kiosk.vision.evaluate import VocError, evaluate, format_report, read_voc
     config = load_config(args.config)
     if args.detector:
@@ -159,10 +159,10 @@ def cmd_models_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.web.server import serve
+    from kiosk.app import run
     if args.port is not None and not 1 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: not a port number (1-65535)")
-    return serve(load_config(args.config), source=args.source, host=args.host, port=args.port)
+    return run(load_config(args.config), source=args.source, host=args.host, port=args.port)
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,6 +47,19 @@ class GateState(str, Enum):
     CHECKING = "CHECKING"
     PASS = "PASS"
     STOP = "STOP"
+
+
+class CameraState(str, Enum):
+    """What the kiosk shows in place of a gate state while its camera delivers no frames."""
+    DISCONNECTED = "DISCONNECTED"
+
+
+ShownState = GateState | CameraState  # what the screen, /healthz, /metrics and MQTT say the gate is doing
+
+
+class Health(NamedTuple):
+    healthy: bool
+    reason: str     # "ok", or what is wrong (camera lost, pipeline stalled, a thread stopped)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import shared_dataset
 from kiosk.vision.analyzer import load_analyzer, load_live_analyzer
-from kiosk.live.assembly import image_limits
+from kiosk.vision.image_input import image_limits
 from kiosk.vision.evaluate import evaluate, read_voc
 from kiosk.vision.classifier import CLASSES
 

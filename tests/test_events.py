@@ -54,8 +54,8 @@ def test_snapshot_quota_prunes_oldest_and_recording_goes_on(tmp_path):
     log = EventLog(recorder.db_path, recorder.snapshots)
     rows = log.query(0)
     assert len(rows) == 20  # events stay; only old pictures go
-    kept = [row["id"] for row in rows if row["snapshot"]]
-    assert kept and min(kept) > max(row["id"] for row in rows if not row["snapshot"])
+    kept = [row.id for row in rows if row.snapshot]
+    assert kept and min(kept) > max(row.id for row in rows if not row.snapshot)
     recorder.observe(published(20, GateState.STOP))
     wait_until(lambda: recorder.written == 21)
     recorder.stop()
@@ -67,7 +67,7 @@ def test_retention_drops_old_events(tmp_path):
     recorder.write(published(1, GateState.PASS), "STOP")
     recorder.prune()
     rows = EventLog(recorder.db_path, recorder.snapshots).query(0)
-    assert [row["state"] for row in rows] == ["PASS"]
+    assert [row.state for row in rows] == ["PASS"]
     assert len(list(recorder.snapshots.rglob("*.jpg"))) == 1
 
 
@@ -82,7 +82,7 @@ def test_only_state_changes_are_recorded_and_exported(tmp_path):
     recorder.stop()
     log = EventLog(recorder.db_path, recorder.snapshots)
     rows = list(reversed(log.query(0)))
-    assert [(row["state"], row["previous"]) for row in rows] == [("STOP", "NO_FACE"), ("PASS", "STOP"),
+    assert [(row.state, row.previous) for row in rows] == [("STOP", "NO_FACE"), ("PASS", "STOP"),
                                                                 ("NO_FACE", "PASS")]
     csv_text = log.csv(0).splitlines()
     assert csv_text[0] == "time,state,previous,faces,masked,unmasked,incorrect,snapshot"
@@ -99,7 +99,7 @@ def test_blurred_snapshots_pixelate_the_faces_and_nothing_else(tmp_path):
     recorder.stop()
     row, = EventLog(recorder.db_path, recorder.snapshots).query(0)
     original = cv2.imdecode(np.frombuffer(JPEG, np.uint8), cv2.IMREAD_COLOR).astype(int)
-    snapshot = cv2.imread(str(recorder.snapshots / row["snapshot"])).astype(int)
+    snapshot = cv2.imread(str(recorder.snapshots / row.snapshot)).astype(int)
     x1, y1, x2, y2 = (int(v) for v in GRACE_HOPPER_FACE)  # the box the event names, in frame pixels
     face_before, face_after = original[y1 + 4:y2 - 4, x1 + 4:x2 - 4], snapshot[y1 + 4:y2 - 4, x1 + 4:x2 - 4]
     detail = lambda image: np.abs(np.diff(image, axis=1)).mean()  # noqa: E731 - neighbour differences
@@ -138,7 +138,7 @@ def test_full_disk_loses_counted_events_leaves_no_partial_files_and_recovers(tmp
         assert recorder.fault is None
         recorder.stop()
         rows = EventLog(recorder.db_path, recorder.snapshots).query(0)
-        assert [row["state"] for row in rows] == ["STOP", "STOP"]
+        assert [row.state for row in rows] == ["STOP", "STOP"]
 
 
 def test_prune_removes_snapshots_without_a_row(tmp_path):
@@ -162,11 +162,11 @@ def test_todays_counts_survive_a_restart_from_the_record_and_count_new_changes(t
     for sequence, state in enumerate([GateState.PASS, GateState.STOP, GateState.PASS, GateState.NO_FACE], 1):
         recorder.write(published(sequence, state, age_s=min(60.0, since_midnight / 2)), None)
     counts = DailyCounts(EventLog(recorder.db_path, recorder.snapshots))  # as after a restart
-    assert counts.today() == {"date": datetime.date.today().isoformat(), "passed": 2, "stopped": 1,
+    assert counts.today().to_json() == {"date": datetime.date.today().isoformat(), "passed": 2, "stopped": 1,
                               "compliance": round(2 / 3, 4)}
-    counts.observe(published(9, GateState.STOP), "CHECKING")
-    assert counts.today()["stopped"] == 2
-    assert DailyCounts(EventLog(tmp_path / "absent.sqlite3", tmp_path)).today()["passed"] == 0
+    counts.on_change(published(9, GateState.STOP), "CHECKING")
+    assert counts.today().stopped == 2
+    assert DailyCounts(EventLog(tmp_path / "absent.sqlite3", tmp_path)).today().passed == 0
 
 
 def test_event_ids_only_grow_even_in_a_record_made_before_autoincrement(tmp_path):

@@ -1,5 +1,5 @@
 """The gate output with the real pipeline: a USB serial relay on a pseudo-terminal pair, an HTTP webhook on a
-local server, a GPIO line where the kernel offers a simulated chip. Each through the same assembly as the kiosk."""
+local server, a GPIO line where the kernel offers a simulated chip. Each through the kiosk's own assembly (kiosk.app)."""
 from __future__ import annotations
 
 import glob
@@ -15,11 +15,9 @@ import pytest
 
 from kiosk.bench.samples import frame_with_face, grace_hopper
 from kiosk.bench.sim_camera import SimulatedIPCamera
-from kiosk.live.assembly import build_pipeline
-from kiosk.live.pipeline import DISCONNECTED
-from kiosk.outputs.assembly import Outputs
+from kiosk.app import Kiosk
 from kiosk.outputs.relays import lcus_frame
-from kiosk.record.counters import DailyCounts
+from kiosk.types import CameraState
 from waiting import wait_until
 
 ON, OFF = lcus_frame(1, True), lcus_frame(1, False)
@@ -64,9 +62,9 @@ def camera():
 
 
 def running(config, camera, gate: dict):
-    pipeline = build_pipeline(config, camera.url).start()
-    outputs = Outputs(config.replaced(gate=gate), pipeline, DailyCounts(), None)
-    return pipeline, outputs
+    """The kiosk's own assembly with this gate section, without the web service and the record."""
+    kiosk = Kiosk(config.replaced(gate=gate, record={"enabled": False}), camera.url, web=False).start()
+    return kiosk.pipeline, kiosk
 
 
 def test_lcus_frames_are_the_boards_protocol():
@@ -81,7 +79,7 @@ def test_serial_relay_pulses_on_pass_and_goes_to_the_fail_state_when_the_camera_
                                                  "serial_port": board.port})
     gate = outputs.gate
     try:
-        wait_until(lambda: pipeline.health()[0] and board.commands()[-1:] == [OFF], 20, "a healthy kiosk holding")
+        wait_until(lambda: pipeline.health().healthy and board.commands()[-1:] == [OFF], 20, "a healthy kiosk holding")
         camera.jpeg = jpeg(masked_portrait)
         wait_until(lambda: ON in board.commands(), 20, "the release on PASS")
         wait_until(lambda: board.commands()[-1] == OFF, 5, "the end of the pulse")
@@ -95,17 +93,16 @@ def test_serial_relay_pulses_on_pass_and_goes_to_the_fail_state_when_the_camera_
 
         before = len(board.frames)
         camera.unplug()
-        wait_until(lambda: pipeline.state == DISCONNECTED, 10)
+        wait_until(lambda: pipeline.state == CameraState.DISCONNECTED, 10)
         wait_until(lambda: board.commands()[before:] == [ON], 5, "fail state open")
-        assert "camera" in gate.status()["fault"]
+        assert "camera" in gate.status().fault
         camera.plug()
-        wait_until(lambda: board.commands()[-1] == OFF and gate.status()["fault"] is None, 20,
+        wait_until(lambda: board.commands()[-1] == OFF and gate.status().fault is None, 20,
                    "back to normal by itself")
     finally:
         outputs.stop()
-        pipeline.stop()
     assert board.commands()[-1] == ON  # stopping the service leaves the output at fail_state (open here)
-    assert gate.status()["outputs"][0]["failures"] == 0
+    assert gate.status().outputs[0].failures == 0
 
 
 class WebhookServer:
@@ -161,13 +158,12 @@ def test_webhook_retries_after_a_500_and_a_hanging_webhook_never_stalls_the_pipe
         wait_until(lambda: pipeline.decision.state.value == "STOP", 20)
         published = pipeline.metrics.published
         wait_until(lambda: pipeline.metrics.published >= published + 30, 10, "frames published while it hangs")
-        assert pipeline.health()[0]
+        assert pipeline.health().healthy
         webhook.release.set()
         wait_until(lambda: any(body["reason"] == "STOP" for body in webhook.bodies), 10)
-        assert outputs.gate.status()["outputs"][0]["last_error"] is None
+        assert outputs.gate.status().outputs[0].last_error is None
     finally:
         outputs.stop()
-        pipeline.stop()
         webhook.close()
 
 
@@ -227,7 +223,7 @@ def test_a_slow_webhook_never_opens_the_door_late():
     controller.start()
     try:
         wait_until(lambda: given, 5, "the start command")
-        controller.observe(published(1, GateState.PASS), "CHECKING")
+        controller.on_change(published(1, GateState.PASS), "CHECKING")
         wait_until(lambda: len(given) >= 3, 5, "the release and its end")  # start, PASS, pulse end
         wait_until(lambda: worker.sent + worker.expired + worker.superseded + worker.failures >= len(given),
                    3 * MAX_LATE_S, "every command carried out or given up")
@@ -269,10 +265,9 @@ def test_gpio_line_follows_the_gate(config, camera, masked_portrait):
     pipeline, outputs = running(config, camera, {"mode": "hard", "pulse_ms": 2000, "gpio_chip": chip, "gpio_line": 3})
     relay = outputs.gate.workers[0].backend
     try:
-        wait_until(lambda: relay._request is not None and pipeline.health()[0], 20)
+        wait_until(lambda: relay._request is not None and pipeline.health().healthy, 20)
         assert relay._request.get_value(3) == Value.INACTIVE
         camera.jpeg = jpeg(masked_portrait)
         wait_until(lambda: relay._request.get_value(3) == Value.ACTIVE, 20, "released on PASS")
     finally:
         outputs.stop()
-        pipeline.stop()

@@ -11,13 +11,13 @@ from waiting import wait_until
 
 @pytest.fixture
 def running(config, tmp_path):
+    from kiosk.app import Kiosk
     from kiosk.web.app import create_app
-    from kiosk.web.service import KioskService
     camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()
-    service = KioskService.start(config.replaced(runtime={"state_dir": str(tmp_path)}), camera.url)
-    client = TestClient(create_app(service))
-    yield camera, service, client
-    service.stop()
+    kiosk = Kiosk(config.replaced(runtime={"state_dir": str(tmp_path)}), camera.url).start()
+    client = TestClient(create_app(kiosk.service))
+    yield camera, kiosk.service, client
+    kiosk.stop()
     camera.unplug()
 
 

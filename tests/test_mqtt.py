@@ -147,11 +147,12 @@ def reporter_to(port: int, **settings):
 def test_tls_against_a_broker_without_tls_is_named(broker, caplog):
     reporter = reporter_to(broker.port, tls=True)
     try:
-        wait_until(lambda: reporter.status()["last_error"], 20, "a reason")
+        wait_until(lambda: reporter.status().last_error, 20, "a reason")
     finally:
         reporter.stop()
-    assert not reporter.status()["connected"]
-    assert "TLS handshake failed" in reporter.status()["last_error"] and "mqtt.tls" in reporter.status()["last_error"]
+    assert not reporter.status().connected
+    problem = reporter.status().last_error
+    assert "TLS handshake failed" in problem and "mqtt.tls" in problem
     assert "TLS handshake failed" in caplog.text
 
 

@@ -3,10 +3,11 @@ import time
 
 import pytest
 
-from kiosk.live.assembly import build_pipeline
+from kiosk.app import build_pipeline
 from kiosk.config.camera import CameraConfig
 from kiosk.live.camera import CameraSource
-from kiosk.live.pipeline import DISCONNECTED, MAX_FRAMES_BEHIND, SHOW_STALE_AFTER_S
+from kiosk.live.pipeline import MAX_FRAMES_BEHIND, SHOW_STALE_AFTER_S
+from kiosk.types import CameraState
 from kiosk.bench.samples import frame_with_face, grace_hopper
 from kiosk.bench.sim_camera import SimulatedIPCamera
 
@@ -77,14 +78,14 @@ def test_unplugged_camera_is_reported_and_recovers(config):
     threads_before = set(threading.enumerate())
     pipeline = build_pipeline(config, camera.url).start()
     try:
-        wait_until(lambda: pipeline.state != DISCONNECTED and pipeline.broadcast.latest() is not None, 10)
+        wait_until(lambda: pipeline.state != CameraState.DISCONNECTED and pipeline.broadcast.latest() is not None, 10)
         camera.unplug()
         unplugged = time.monotonic()
-        wait_until(lambda: pipeline.state == DISCONNECTED, 5)
+        wait_until(lambda: pipeline.state == CameraState.DISCONNECTED, 5)
         assert time.monotonic() - unplugged < 2.0  # noticed at once (the stream ends: about 0.1 s), not by a stall
         camera.plug()
         published_before = pipeline.broadcast.latest().sequence
-        wait_until(lambda: pipeline.state != DISCONNECTED, 10)
+        wait_until(lambda: pipeline.state != CameraState.DISCONNECTED, 10)
         wait_until(lambda: pipeline.broadcast.latest().sequence > published_before, 5)
         assert pipeline.source.reconnects >= 1
     finally:
@@ -108,7 +109,7 @@ def test_a_video_file_without_loop_ends_and_says_so(config, tmp_path):
     try:
         wait_until(lambda: pipeline.source.ended, 10)
         assert pipeline.source.frames_read == 15  # played once, not again
-        wait_until(lambda: pipeline.state == DISCONNECTED, 5)
+        wait_until(lambda: pipeline.state == CameraState.DISCONNECTED, 5)
         healthy, reason = pipeline.health()
         assert not healthy and "video file ended" in reason
         assert pipeline.worth_keeping()  # systemd's watchdog must not restart it to replay the file

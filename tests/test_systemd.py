@@ -65,7 +65,7 @@ def test_ready_after_first_frame_then_periodic_watchdog(tmp_path, videos):
 
 
 def test_watchdog_pings_stop_when_the_pipeline_freezes(tmp_path, config, monkeypatch):
-    from kiosk.live.assembly import build_pipeline
+    from kiosk.app import build_pipeline
     systemd = NotifyListener(tmp_path / "notify.sock")
     monkeypatch.setenv("NOTIFY_SOCKET", systemd.path)
     camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kiosk.app import Kiosk
 from kiosk.bench.common import free_port, summarise, timed
 from kiosk.config import Config
 from kiosk.vision.detectors.base import FaceDetector
@@ -99,7 +100,7 @@ def moving_face_video(path: Path, width: int, height: int, fps: float, seconds: 
 
 
 class _BenchOutputs:
-    """The kiosk's own service with every output on: the record, a serial relay (on a pseudo-terminal, drained)
+    """Every output on, for the kiosk's own assembly: the record, a serial relay (on a pseudo-terminal, drained)
     and MQTT to a local Mosquitto."""
 
     def __init__(self, config: Config, folder: Path):
@@ -110,25 +111,20 @@ class _BenchOutputs:
         self.config = config.replaced(gate={"mode": "hard", "pulse_ms": 300, "serial_port": os.ttyname(slave)},
                                       mqtt={"host": "127.0.0.1", "port": self.broker.port},
                                       runtime={"state_dir": str(folder / "state")})
-        self.service = None
 
     def _drain(self) -> None:
         with contextlib.suppress(OSError):
             while os.read(self.master, 64):
                 pass
 
-    def attach(self, pipeline) -> None:
-        from kiosk.web.service import KioskService
-        self.service = KioskService(self.config, pipeline)
-
-    def detach(self) -> str:
-        """Stops the service (and with it the pipeline); returns what the outputs did."""
-        status = self.service.outputs.status()
-        relay = status["gate"]["outputs"][0]
-        written = self.service.recorder.written
-        self.service.stop()
-        return (f"outputs: {written} events recorded, {status['mqtt']['sent_events']} sent over MQTT, "
-                f"{relay['sent']} relay commands ({relay['failures']} failed)")
+    @staticmethod
+    def report(kiosk: Kiosk) -> str:
+        """What the outputs did (call before stopping the kiosk)."""
+        status = kiosk.outputs_status()
+        assert status.gate is not None and status.mqtt is not None and kiosk.recorder is not None
+        relay = status.gate.outputs[0]
+        return (f"outputs: {kiosk.recorder.written} events recorded, {status.mqtt.sent_events} sent over MQTT, "
+                f"{relay.sent} relay commands ({relay.failures} failed)")
 
     def close(self) -> None:
         self.broker.stop()
@@ -138,7 +134,6 @@ class _BenchOutputs:
 def bench_pipeline(config: Config, source: str | None, seconds: float, fps: float, with_outputs: bool) -> None:
     """Processed fps, capture-to-published latency and CPU use of the whole live pipeline; `with_outputs`: each
     source twice, without and then with the record, a serial relay and MQTT, on a scene that changes each second."""
-    from kiosk.live.assembly import build_pipeline
     with tempfile.TemporaryDirectory() as tmp:
         if source:
             sources = [(source, "given source")]
@@ -149,12 +144,12 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
         runs = [(path, name, attach) for path, name in sources
                 for attach in ((False, True) if with_outputs else (False,))]
         for path, name, attach in runs:
-            pipeline = build_pipeline(config, path).start()
-            if attach:
-                outputs.attach(pipeline)
-                name += ", outputs on"
-            elif with_outputs:
-                name += ", outputs off"
+            # the parts measured and nothing more: no web service, and without outputs no record either
+            run_config = outputs.config if attach and outputs else config.replaced(record={"enabled": False})
+            kiosk = Kiosk(run_config, path, web=False).start()
+            pipeline = kiosk.pipeline
+            if with_outputs:
+                name += ", outputs on" if attach else ", outputs off"
             print(f"live pipeline: {pipeline.detector.describe()} + classifier on {config.runtime.device}, "
                   f"{config.pipeline.jobs} jobs, {seconds:g} s, {os.cpu_count()} CPUs")
             time.sleep(1.0)  # warm-up: first compile, first frames
@@ -165,14 +160,13 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
             snapshot = pipeline.snapshot()
             processed = pipeline.metrics.processed_frames - processed_before
             if attach:
-                print(outputs.detach())
-            else:
-                pipeline.stop()
+                print(_BenchOutputs.report(kiosk))
+            kiosk.stop()
             cpu = (cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime) / wall
-            print(f"{name}: processed {processed / wall:5.1f} fps (camera {snapshot['capture_fps']:.1f}), "
-                  f"capture->published p50 {snapshot['latency_ms']['p50']:.1f} ms p95 {snapshot['latency_ms']['p95']:.1f} ms, "
-                  f"detect p50 {snapshot['detect_ms']['p50']:.1f} ms, classify p50 {snapshot['classify_ms']['p50']:.1f} ms, "
-                  f"faces/frame {snapshot['faces_per_frame']}, dropped {snapshot['dropped_frames']}, "
+            print(f"{name}: processed {processed / wall:5.1f} fps (camera {snapshot.capture_fps:.1f}), "
+                  f"capture->published p50 {snapshot.latency_ms.p50:.1f} ms p95 {snapshot.latency_ms.p95:.1f} ms, "
+                  f"detect p50 {snapshot.detect_ms.p50:.1f} ms, classify p50 {snapshot.classify_ms.p50:.1f} ms, "
+                  f"faces/frame {snapshot.faces_per_frame}, dropped {snapshot.dropped_frames}, "
                   f"CPU {cpu * 100:.0f}% of one core ({cpu * 100 / os.cpu_count():.0f}% of all)")
         if outputs is not None:
             outputs.close()

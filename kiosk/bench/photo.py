@@ -141,9 +141,9 @@ def bench_photo(config: Config) -> None:
 
     from kiosk.bench.sim_camera import SimulatedIPCamera
     from kiosk.vision.analyzer import build_analyzer
+    from kiosk.app import Kiosk
     from kiosk.web.app import create_app
     from kiosk.web.passwords import hash_password
-    from kiosk.web.service import KioskService
 
     password = "bench-" + os.urandom(6).hex()
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,9 +151,11 @@ def bench_photo(config: Config) -> None:
         config = config.replaced(runtime={"state_dir": str(folder / "state")},
                                  admin={"password_hash": hash_password(password)})
         camera = SimulatedIPCamera(frame_with_face(640, 480)).plug()
-        service = KioskService.start(config, camera.url)
-        naive = naive_app(build_analyzer(config, service.pipeline.classifier))
-        face = service.pipeline.detector.detect(grace_hopper())[0]
+        kiosk = Kiosk(config, camera.url).start()
+        service = kiosk.service
+        assert service is not None
+        naive = naive_app(build_analyzer(config, kiosk.pipeline.classifier))
+        face = kiosk.pipeline.detector.detect(grace_hopper())[0]
         masked = draw_mask(grace_hopper(), face.box, face.keypoints)
         import gradio as gr
         from fastapi import FastAPI
@@ -188,5 +190,5 @@ def bench_photo(config: Config) -> None:
                                          f"{np.median(sizes) / 1000:6.0f} kB")
                         print(f"{clients:>7} {kind:<9} {cells[0]}   {cells[1]:>34}   {medians[0] / medians[1]:7.1f}x")
         finally:
-            service.stop()
+            kiosk.stop()
             camera.unplug()

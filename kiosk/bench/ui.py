@@ -35,15 +35,16 @@ MEASURE_JS = f"""() => {{
 def bench_ui(config: Config, seconds: float, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
+    from kiosk.app import Kiosk
     from kiosk.web.app import create_app
-    from kiosk.web.service import KioskService
 
     with tempfile.TemporaryDirectory() as state:
         config = config.replaced(runtime={"state_dir": state})
         camera = SimulatedIPCamera(frame_with_face(640, 480), fps=config.camera.fps, stamp=True).plug()
-        service = KioskService.start(config, camera.url)
+        kiosk = Kiosk(config, camera.url).start()
         try:
-            with served(create_app(service)) as base:
+            assert kiosk.service is not None
+            with served(create_app(kiosk.service)) as base:
                 print(f"ui: 640x480 simulated camera at {camera.fps:g} fps -> pipeline -> WebSocket -> canvas "
                       f"in headless Chromium, {seconds:g} s")
                 with sync_playwright() as playwright:
@@ -60,10 +61,10 @@ def bench_ui(config: Config, seconds: float, chromium: str) -> None:
                 fps = (len(drawn) - 1) / ((drawn[-1] - drawn[0]) / 1000) if len(drawn) > 1 else 0.0
                 print(f"  capture->display p50 {np.median(latencies):.1f} ms  p95 {np.percentile(latencies, 95):.1f} ms; "
                       f"displayed {fps:.1f} fps ({len(drawn)} frames)")
-                snapshot = service.pipeline.snapshot()
-                print(f"  pipeline meanwhile: processed {snapshot['processed_fps']} fps, capture->published "
-                      f"p50 {snapshot['latency_ms']['p50']} ms")
+                snapshot = kiosk.pipeline.snapshot()
+                print(f"  pipeline meanwhile: processed {snapshot.processed_fps} fps, capture->published "
+                      f"p50 {snapshot.latency_ms.p50} ms")
 
         finally:
-            service.stop()
+            kiosk.stop()
             camera.unplug()

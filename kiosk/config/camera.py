@@ -16,3 +16,7 @@ class CameraConfig(Section):
     loop: bool = Field(True, title="loop video files", description="video files start again at the end")
     stall_timeout_s: float = Field(2.0, ge=0.2, le=30, title="stall timeout (s)",
                                    description="no frame for this long: camera disconnected")
+
+    def overridden(self, source: str | None) -> CameraConfig:
+        """This section with `source` (a --source override) in place of its own, when given."""
+        return self if source is None else self.model_copy(update={"source": source})

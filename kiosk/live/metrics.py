@@ -4,8 +4,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
+
+from kiosk.types import ShownState
 
 WINDOW_S = 2.0      # rates over the last two seconds
 SAMPLES = 300       # latency percentiles over the last 300 published frames
@@ -35,11 +38,34 @@ class RateMeter:
             return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-6)
 
 
-def percentiles(values: deque) -> dict[str, float]:
+@dataclass(frozen=True)
+class Percentiles:
+    p50: float
+    p95: float
+
+
+def percentiles(values: deque) -> Percentiles:
     if not values:
-        return {"p50": 0.0, "p95": 0.0}
+        return Percentiles(0.0, 0.0)
     array = np.fromiter(values, float)
-    return {"p50": round(float(np.median(array)), 2), "p95": round(float(np.percentile(array, 95)), 2)}
+    return Percentiles(round(float(np.median(array)), 2), round(float(np.percentile(array, 95)), 2))
+
+
+@dataclass(frozen=True)
+class PipelineSnapshot:
+    """The live pipeline's figures now (the admin's cards, /metrics, the systemd status line, benchmarks)."""
+    state: ShownState
+    capture_fps: float
+    processed_fps: float
+    processed_frames: int
+    published_frames: int
+    dropped_frames: int        # camera frames never processed (the pipeline was busy)
+    stale_hidden: int          # processed but not shown: newer ones were ready
+    errors: int                # frames that failed in the pipeline (logged, counted, skipped)
+    latency_ms: Percentiles    # capture -> published
+    detect_ms: Percentiles
+    classify_ms: Percentiles
+    faces_per_frame: float
 
 
 class PipelineMetrics:
@@ -69,19 +95,13 @@ class PipelineMetrics:
             self.latency_ms.append(latency_ms)
             self.published += 1
 
-    def snapshot(self, capture_fps: float, dropped: int, stale_hidden: int, state: str) -> dict:
+    def snapshot(self, capture_fps: float, dropped: int, stale_hidden: int, errors: int,
+                 state: ShownState) -> PipelineSnapshot:
         now = time.monotonic()
         with self._lock:
-            return {
-                "state": state,
-                "capture_fps": round(capture_fps, 1),
-                "processed_fps": round(self.processed.rate(now), 1),
-                "processed_frames": self.processed_frames,
-                "published_frames": self.published,
-                "dropped_frames": dropped,
-                "stale_hidden": stale_hidden,
-                "latency_ms": percentiles(self.latency_ms),
-                "detect_ms": percentiles(self.detect_ms),
-                "classify_ms": percentiles(self.classify_ms),
-                "faces_per_frame": round(float(np.mean(self.faces)), 2) if self.faces else 0.0,
-            }
+            return PipelineSnapshot(
+                state=state, capture_fps=round(capture_fps, 1), processed_fps=round(self.processed.rate(now), 1),
+                processed_frames=self.processed_frames, published_frames=self.published, dropped_frames=dropped,
+                stale_hidden=stale_hidden, errors=errors, latency_ms=percentiles(self.latency_ms),
+                detect_ms=percentiles(self.detect_ms), classify_ms=percentiles(self.classify_ms),
+                faces_per_frame=round(float(np.mean(self.faces)), 2) if self.faces else 0.0)

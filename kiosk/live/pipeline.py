@@ -30,16 +30,16 @@ from kiosk.config.tracker import TrackerConfig
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
 from kiosk.vision.detectors.base import FaceDetector
-from kiosk.types import Face, Frame, Published
+from kiosk.errors import one_line
+from kiosk.types import CameraState, Face, Frame, Health, Published, ShownState
 from kiosk.vision.imageops import Letterbox
-from kiosk.live.metrics import PipelineMetrics
+from kiosk.live.metrics import PipelineMetrics, PipelineSnapshot
 from kiosk.vision.classifier import MaskClassifier
 from kiosk.live.render import annotate_tracked, encode_jpeg
 from kiosk.live.tracker import FaceTracker
 
 log = logging.getLogger(__name__)
 
-DISCONNECTED = "DISCONNECTED"
 MAX_FRAMES_BEHIND = 2
 SHOW_STALE_AFTER_S = 0.25  # an overloaded box still shows something, late, rather than freeze
 STALL_S = 2.0            # no frame published for this long while the camera delivers: stalled
@@ -54,6 +54,7 @@ class _Job:
     submitted: float
     outputs: tuple[np.ndarray, ...] = ()      # the detector's, copied by its callback
     detected: float = 0.0
+    error: BaseException | None = None       # what went wrong in the callback, for the publisher to report
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -116,7 +117,8 @@ class LivePipeline:
         self._pending: dict = {}   # settings queued by request_settings, applied by the publisher thread
         self._pending_camera: CameraConfig | None = None  # a camera queued by request_settings (submit thread)
         self._pending_lock = threading.Lock()
-        self.errors = 0
+        self.errors = 0           # frames that failed after the camera (counted, logged once per kind)
+        self._last_error: str | None = None
         self.last_published_at = 0.0
         self.stale_hidden = 0
 
@@ -178,15 +180,15 @@ class LivePipeline:
             self.source = CameraSource(camera).start()
             log.info("camera switched to %s", camera.source)
 
-    def health(self) -> tuple[bool, str]:
-        """(healthy, reason): healthy only while frames are being published."""
+    def health(self) -> Health:
+        """Healthy only while frames are being published."""
         if not self._threads_alive():
-            return False, "pipeline thread stopped"
+            return Health(False, "pipeline thread stopped")
         if not self.source.connected:
-            return False, f"camera disconnected ({self.source.last_error or 'no frames'})"
+            return Health(False, f"camera disconnected ({self.source.last_error or 'no frames'})")
         if time.monotonic() - self.last_published_at > STALL_S:
-            return False, "pipeline stalled: frames arrive but none is published"
-        return True, "ok"
+            return Health(False, "pipeline stalled: frames arrive but none is published")
+        return Health(True, "ok")
 
     def worth_keeping(self) -> bool:
         """For the systemd watchdog: False when a restart could help (stalled or hung), True while the camera
@@ -201,13 +203,13 @@ class LivePipeline:
         return all(t is not None and t.is_alive() for t in (self._thread, self._publisher)) and self.source.alive
 
     @property
-    def state(self) -> str:
+    def state(self) -> ShownState:
         """The gate state, or DISCONNECTED while the camera delivers no frames."""
-        return self.decision.state.value if self.source.connected else DISCONNECTED
+        return self.decision.state if self.source.connected else CameraState.DISCONNECTED
 
-    def snapshot(self) -> dict:
-        return self.metrics.snapshot(self.source.capture_rate.rate(time.monotonic()),
-                                     self.source.frames_dropped, self.stale_hidden, self.state)
+    def snapshot(self) -> PipelineSnapshot:
+        return self.metrics.snapshot(self.source.capture_rate.rate(time.monotonic()), self.source.frames_dropped,
+                                     self.stale_hidden, self.errors, self.state)
 
     # -- submit side -----------------------------------------------------------
     def _submit_loop(self) -> None:
@@ -236,9 +238,14 @@ class LivePipeline:
 
     # -- OpenVINO callback (runs on the runtime's threads): store and go ----------------
     def _on_detected(self, request: ov.InferRequest, job: _Job) -> None:
-        job.outputs = tuple(output.copy() for output in self.detector.outputs_of(request))  # the request is reused
-        job.detected = time.monotonic()
-        job.done.set()
+        """Always completes its job: the publisher waits for each one in order."""
+        try:
+            job.outputs = tuple(output.copy() for output in self.detector.outputs_of(request))  # the request is reused
+            job.detected = time.monotonic()
+        except BaseException as error:  # noqa: BLE001 - reported by the publisher; never left unfinished
+            job.error = error
+        finally:
+            job.done.set()
 
     # -- publisher thread: everything after inference, in frame order ------------------
     def _publish_loop(self) -> None:
@@ -251,11 +258,18 @@ class LivePipeline:
                 if self._stop.is_set():
                     return
             try:
+                if job.error is not None:
+                    raise job.error
                 self._apply_pending()
                 self._publish(job)
-            except Exception:
+            except Exception as error:  # noqa: BLE001 - one bad frame must not stop the kiosk
                 self.errors += 1
-                log.exception("frame %d failed after inference", job.frame.index)
+                if one_line(error) != self._last_error:  # once per new kind, not 30 times a second
+                    log.error("frame %d failed (%s); the pipeline goes on", job.frame.index, one_line(error),
+                              exc_info=error)
+                self._last_error = one_line(error)
+            else:
+                self._last_error = None
             self._slots.release()
 
     def _classified(self, job: _Job) -> tuple[list[Face], float | None]:

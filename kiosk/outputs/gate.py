@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from kiosk.config.gate import GateConfig
-from kiosk.record.events import one_line
-from kiosk.types import GateState, Published
+from kiosk.errors import one_line
+from kiosk.types import GateState, Health, Published
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,24 @@ class GateCommand:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class OutputStatus:
+    backend: str
+    sent: int
+    failures: int
+    expired: int      # given up: MAX_LATE_S passed first
+    superseded: int   # not sent: a newer command came first
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class GateStatus:
+    mode: str                  # "soft" or "hard"
+    released: bool
+    fault: str | None          # why the output is at its fail state, or None
+    outputs: tuple[OutputStatus, ...]
 
 
 class Backend(Protocol):
@@ -133,13 +151,13 @@ class OutputWorker:
         except Exception as error:  # noqa: BLE001
             log.warning("gate output %s did not close cleanly: %s", self.backend.name, error)
 
-    def status(self) -> dict:
-        return {"backend": self.backend.name, "sent": self.sent, "failures": self.failures,
-                "expired": self.expired, "superseded": self.superseded, "last_error": self.last_error}
+    def status(self) -> OutputStatus:
+        return OutputStatus(self.backend.name, self.sent, self.failures, self.expired, self.superseded,
+                            self.last_error)
 
 
 class GateController:
-    def __init__(self, settings: GateConfig, backends: list[Backend], health: Callable[[], tuple[bool, str]]):
+    def __init__(self, settings: GateConfig, backends: list[Backend], health: Callable[[], Health]):
         self.settings = settings
         self.health = health
         self.workers = [OutputWorker(backend) for backend in backends]
@@ -152,7 +170,7 @@ class GateController:
         self._thread.start()
         return self
 
-    def observe(self, item: Published, previous: str) -> None:
+    def on_change(self, item: Published, previous: str) -> None:
         """A gate-state change (kiosk.types.on_changes): only queued, the controller thread does the rest."""
         if item.state in (GateState.PASS, GateState.STOP):
             try:
@@ -215,6 +233,6 @@ class GateController:
         for worker in self.workers:
             worker.close(deadline)
 
-    def status(self) -> dict:
-        return {"mode": self.settings.mode, "released": self.released, "fault": self.fault,
-                "outputs": [worker.status() for worker in self.workers]}
+    def status(self) -> GateStatus:
+        return GateStatus(self.settings.mode, self.released, self.fault,
+                          tuple(worker.status() for worker in self.workers))

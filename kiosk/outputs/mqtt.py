@@ -21,12 +21,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as paho
 
 from kiosk.config.mqtt import MqttConfig
 from kiosk.record.counters import DailyCounts
+from kiosk.record.events import Event
 from kiosk.record.outbox import EventOutbox
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,16 @@ LOOK_EVERY_S = 0.5   # the gate state (DISCONNECTED has no broadcast of its own)
 
 def iso_time(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class MqttStatus:
+    broker: str                # host:port
+    connected: bool
+    sent_events: int           # acknowledged by the broker
+    unsent_events: int | None  # waiting in the record; None while it cannot be read (or without a record)
+    skipped_events: int        # more than mqtt.queue_max waited
+    last_error: str | None
 
 
 class _Client(paho.Client):
@@ -177,7 +189,7 @@ class MqttReporter:
                 self._publish("state", state)
                 sent_state = state
             if time.monotonic() >= counters_due:
-                self._publish("counters", json.dumps(self.counts.today()))
+                self._publish("counters", json.dumps(self.counts.today().to_json()))
                 counters_due = time.monotonic() + COUNTERS_EVERY_S
             in_flight = self._send_events(in_flight)
 
@@ -211,23 +223,23 @@ class MqttReporter:
                 return None
             if not pending or not self.connected.is_set():
                 return None
-            row = pending[0]
-            info = self._publish("event", json.dumps(self._event_json(row)))
-            in_flight = (row["id"], info.mid)
+            event = pending[0]
+            info = self._publish("event", json.dumps(self._event_json(event)))
+            in_flight = (event.id, info.mid)
             with contextlib.suppress(RuntimeError, ValueError):  # not connected: paho sends it on reconnect
                 info.wait_for_publish(1.0)
         return in_flight
 
-    def _event_json(self, row: dict) -> dict:
-        event = {"id": row["id"], "device_id": self.settings.device_id, "time": iso_time(row["ts"]), "ts": row["ts"],
-                 "state": row["state"], "previous": row["previous"], "faces": row["faces"],
-                 "labels": {"mask": row["masked"], "no_mask": row["unmasked"], "incorrect": row["incorrect"]}}
-        if self.settings.snapshots and row["snapshot"] and self.snapshots is not None:
+    def _event_json(self, event: Event) -> dict:
+        message = {"id": event.id, "device_id": self.settings.device_id, "time": iso_time(event.ts), "ts": event.ts,
+                   "state": event.state, "previous": event.previous, "faces": event.faces,
+                   "labels": {"mask": event.masked, "no_mask": event.unmasked, "incorrect": event.incorrect}}
+        if self.settings.snapshots and event.snapshot and self.snapshots is not None:
             try:
-                event["snapshot_jpeg"] = base64.b64encode((self.snapshots / row["snapshot"]).read_bytes()).decode()
+                message["snapshot_jpeg"] = base64.b64encode((self.snapshots / event.snapshot).read_bytes()).decode()
             except OSError:
-                event["snapshot_jpeg"] = None  # pruned meanwhile
-        return event
+                message["snapshot_jpeg"] = None  # pruned meanwhile
+        return message
 
     def _discovery(self) -> None:
         """Home Assistant MQTT discovery: a sensor for the gate state and one per counter."""
@@ -249,13 +261,12 @@ class MqttReporter:
             self._client.publish(f"homeassistant/sensor/{unique}/config",
                                  json.dumps({**common, **sensor, "unique_id": unique}), qos=1, retain=True)
 
-    def status(self) -> dict:
+    def status(self) -> MqttStatus:
         unsent = None
         if self.outbox is not None:
             try:
                 unsent = self.outbox.unsent()
             except (sqlite3.Error, OSError):
                 pass
-        return {"broker": f"{self.settings.host}:{self.settings.port}", "connected": self.connected.is_set(),
-                "sent_events": self.sent_events, "unsent_events": unsent,
-                "skipped_events": self.outbox.skipped if self.outbox else 0, "last_error": self.last_error}
+        return MqttStatus(f"{self.settings.host}:{self.settings.port}", self.connected.is_set(), self.sent_events,
+                          unsent, self.outbox.skipped if self.outbox else 0, self.last_error)

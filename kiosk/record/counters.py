@@ -5,11 +5,13 @@ from the record at start-up so a restart keeps the day's figures, and reset at l
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 
 from kiosk.record.events import EventLog
 from kiosk.types import GateState, Published
@@ -20,6 +22,17 @@ log = logging.getLogger(__name__)
 def local_midnight(day: datetime.date | None = None) -> float:
     """The Unix time the local day began (mktime knows the day's own UTC offset, daylight saving or not)."""
     return time.mktime((day or datetime.date.today()).timetuple())
+
+
+@dataclass(frozen=True)
+class TodayCounts:
+    date: str                  # the local day, ISO
+    passed: int
+    stopped: int
+    compliance: float | None   # passed / (passed + stopped); None before anyone came
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 class DailyCounts:
@@ -34,7 +47,7 @@ class DailyCounts:
             except sqlite3.Error as error:  # no record yet, or unreadable: count from zero
                 log.info("today's counts start from zero (%s)", error)
 
-    def observe(self, item: Published, previous: str) -> None:
+    def on_change(self, item: Published, previous: str) -> None:
         """A state change (via kiosk.types.on_changes, on the publishing thread)."""
         with self._lock:
             self._roll_over()
@@ -48,11 +61,9 @@ class DailyCounts:
         if today != self._day:
             self._day, self._passed, self._stopped = today, 0, 0
 
-    def today(self) -> dict:
-        """{"date", "passed", "stopped", "compliance"}: compliance is passed / (passed + stopped), None before
-        anyone came."""
+    def today(self) -> TodayCounts:
         with self._lock:
             self._roll_over()
             total = self._passed + self._stopped
-            return {"date": self._day.isoformat(), "passed": self._passed, "stopped": self._stopped,
-                    "compliance": round(self._passed / total, 4) if total else None}
+            return TodayCounts(self._day.isoformat(), self._passed, self._stopped,
+                               round(self._passed / total, 4) if total else None)

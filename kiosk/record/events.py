@@ -17,12 +17,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from kiosk.config.record import RecordConfig
+from kiosk.errors import one_line
 from kiosk.durable import private_file, private_folder, write_durably
 from kiosk.types import Published, on_changes
 
@@ -43,6 +45,37 @@ CREATE TABLE IF NOT EXISTS events (
 )"""
 EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)"
 COLUMNS = ("id", "ts", "state", "previous", "faces", "masked", "unmasked", "incorrect", "snapshot")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of the record."""
+    id: int
+    ts: float                # Unix time of the frame
+    state: str
+    previous: str | None
+    faces: int
+    masked: int
+    unmasked: int
+    incorrect: int
+    snapshot: str | None     # path under the snapshots folder; None once pruned by the quota
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Event:
+        return cls(*row)
+
+
+@dataclass(frozen=True)
+class RecordingStatus:
+    enabled: bool
+    fault: str | None      # why recording does not work now
+    dropped: int           # events not stored (writer behind, storage fault)
+
+    def __str__(self) -> str:
+        """'ok', 'off' or 'failed: <reason>', as /healthz and the admin page say it."""
+        if not self.enabled:
+            return "off"
+        return "ok" if self.fault is None else f"failed: {self.fault}"
 PRUNE_EVERY_S = 60.0
 
 
@@ -82,10 +115,6 @@ def blur_faces(jpeg: bytes, boxes: list[np.ndarray], frame_size: tuple[int, int]
             small = cv2.resize(face, (max(1, (x2 - x1) // 12), max(1, (y2 - y1) // 12)), interpolation=cv2.INTER_AREA)
             image[y1:y2, x1:x2] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 class EventRecorder:
@@ -241,7 +270,7 @@ class EventLog:
                                            check_same_thread=False)
             return self._db.execute(sql, parameters).fetchall()
 
-    def query(self, since: float, state: str | None = None, limit: int = 500) -> list[dict]:
+    def query(self, since: float, state: str | None = None, limit: int = 500) -> list[Event]:
         sql = f"SELECT {', '.join(COLUMNS)} FROM events WHERE ts >= ?"
         parameters: list = [since]
         if state:
@@ -249,15 +278,15 @@ class EventLog:
             parameters.append(state)
         sql += " ORDER BY ts DESC LIMIT ?"
         parameters.append(limit)
-        return [dict(zip(COLUMNS, row)) for row in self._read(sql, parameters)]
+        return [Event.from_row(row) for row in self._read(sql, parameters)]
 
     def csv(self, since: float, state: str | None = None) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["time", *COLUMNS[2:]])
-        for row in reversed(self.query(since, state, limit=1_000_000)):
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["ts"]))
-            writer.writerow([stamp, *(row[c] for c in COLUMNS[2:])])
+        for event in reversed(self.query(since, state, limit=1_000_000)):
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.ts))
+            writer.writerow([stamp, *(getattr(event, column) for column in COLUMNS[2:])])
         return out.getvalue()
 
     def hourly_compliance(self, since: float) -> list[tuple[str, int, int]]:

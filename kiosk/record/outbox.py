@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from kiosk.record.events import COLUMNS, connect
+from kiosk.record.events import COLUMNS, Event, connect
 
 CURSORS = "CREATE TABLE IF NOT EXISTS outbox (consumer TEXT PRIMARY KEY, last_id INTEGER NOT NULL)"
 
@@ -37,7 +37,7 @@ class EventOutbox:
     def _cursor(self, db: sqlite3.Connection) -> int:
         return db.execute("SELECT last_id FROM outbox WHERE consumer = ?", (self.consumer,)).fetchone()[0]
 
-    def pending(self, limit: int = 100) -> list[dict]:
+    def pending(self, limit: int = 100) -> list[Event]:
         """The oldest unsent events (raises sqlite3.Error while the record cannot be read)."""
         with self._lock:
             db = self._connection()
@@ -51,7 +51,7 @@ class EventOutbox:
                 last = skip_to
             rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE id > ? ORDER BY id LIMIT ?",
                               (last, limit)).fetchall()
-            return [dict(zip(COLUMNS, row)) for row in rows]
+            return [Event.from_row(row) for row in rows]
 
     def sent(self, event_id: int) -> None:
         """The event was delivered: the cursor moves past it."""

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from kiosk.config import Config
+
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "BMP": "BMP", "WEBP": "WebP", "TIFF": "TIFF"}
 NOT_AN_IMAGE = "not a readable image (JPEG, PNG, BMP, WebP or TIFF expected)"
 
@@ -30,6 +32,11 @@ MB = 1 << 20  # a megabyte as browsers (and Gradio's upload check) count it
 class ImageLimits:
     max_bytes: int
     max_pixels: int
+
+
+def image_limits(config: Config) -> ImageLimits:
+    """The photo section's limits for images from outside."""
+    return ImageLimits(int(config.photo.max_file_mb * MB), int(config.photo.max_megapixels * 1e6))
 
 
 def _too_large(pixels: str, limits: ImageLimits) -> UnreadableImage:

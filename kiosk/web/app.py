@@ -13,6 +13,8 @@ import html  # noqa: E402
 import json  # noqa: E402
 import sqlite3  # noqa: E402
 import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -22,16 +24,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
 from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
-from kiosk.live.pipeline import DISCONNECTED  # noqa: E402
-from kiosk.live.assembly import image_limits  # noqa: E402
+from kiosk.vision.image_input import image_limits  # noqa: E402
 from kiosk.live.render import face_labels  # noqa: E402
-from kiosk.types import Published  # noqa: E402
+from kiosk.types import CameraState, Published  # noqa: E402
 from kiosk.web.auth import SESSION_COOKIE  # noqa: E402
 from kiosk.web.pages import KIOSK_CSS, KIOSK_THEME, LIVE_CSS, THEME, admin_page, kiosk_head, kiosk_page  # noqa: E402
 from kiosk.web.prometheus import registry_for  # noqa: E402
 from kiosk.web.service import KioskService  # noqa: E402
 from kiosk.web.sounds import NAME as SOUND_NAME  # noqa: E402
 from kiosk.web.sounds import sounds_dir  # noqa: E402
+
+if TYPE_CHECKING:
+    from kiosk.record.counters import TodayCounts
 
 SESSIONS_KEPT = 32
 LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
@@ -152,11 +156,11 @@ def create_app(service: KioskService) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        healthy, reason = service.pipeline.health()
+        health = service.pipeline.health()
         # a recording fault is named here but does not make the kiosk unhealthy: the gate still works
-        body = {"healthy": healthy, "reason": reason, "state": service.pipeline.state,
-                "recording": service.recording()}
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        body = {"healthy": health.healthy, "reason": health.reason, "state": service.pipeline.state.value,
+                "recording": str(service.recording())}
+        return JSONResponse(body, status_code=200 if health.healthy else 503)
 
     registry = registry_for(service)
 
@@ -172,7 +176,7 @@ def create_app(service: KioskService) -> FastAPI:
             body = service.events.csv(time.time() - hours * 3600, state or None)
         except sqlite3.Error as error:
             return JSONResponse({"detail": f"the record cannot be read: {error}",
-                                 "recording": service.recording()}, status_code=503)
+                                 "recording": str(service.recording())}, status_code=503)
         return Response(body, media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="mask-kiosk-events.csv"'})
 
@@ -224,16 +228,32 @@ async def _until_closed(socket: WebSocket) -> None:
         pass
 
 
-def screen_status(service: KioskService, latest: Published | None) -> dict:
+@dataclass(frozen=True)
+class ScreenStatus:
     """What the screen shows besides the picture: the gate state with the people and the reason it is about (for
     the once-per-person sound), language, sound settings, today's counts and the privacy notice."""
+    state: str
+    lang: str
+    people: tuple[int, ...]
+    reason: str | None
+    sound_on: bool
+    volume: float
+    counts: TodayCounts
+    notice: str
+
+    def to_json(self) -> dict:
+        return {"state": self.state, "lang": self.lang, "people": list(self.people), "reason": self.reason,
+                "sound": {"on": self.sound_on, "volume": self.volume}, "counts": self.counts.to_json(),
+                "notice": self.notice}
+
+
+def screen_status(service: KioskService, latest: Published | None) -> ScreenStatus:
     config = service.config  # as last applied; never waits for a save in progress
     state = service.pipeline.state
-    current = latest is not None and state != DISCONNECTED and latest.state.value == state
-    return {"state": state, "lang": config.display.language,
-            "people": list(latest.people) if current else [], "reason": latest.reason if current else None,
-            "sound": {"on": config.sound.enabled, "volume": config.sound.volume},
-            "counts": service.counts.today(), "notice": config.display.notice}
+    current = latest is not None and latest.state == state
+    return ScreenStatus(state.value, config.display.language, latest.people if current else (),
+                        latest.reason if current else None, config.sound.enabled, config.sound.volume,
+                        service.today(), config.display.notice)
 
 
 async def stream_live(socket: WebSocket, service: KioskService, allowed: Callable[[], bool]) -> None:
@@ -256,10 +276,10 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
             latest = broadcast.latest()
             status = screen_status(service, latest)
             if status != sent_status:
-                await socket.send_text(json.dumps(status))
+                await socket.send_text(json.dumps(status.to_json()))
                 sent_status = status
             # no picture while the camera is lost: a frozen face must not stay on a public screen
-            if latest is not None and latest.sequence > sent_sequence and status["state"] != DISCONNECTED:
+            if latest is not None and latest.sequence > sent_sequence and status.state != CameraState.DISCONNECTED.value:
                 sent_sequence = latest.sequence
                 await socket.send_text(json.dumps({"faces": face_labels(latest.faces, latest.frame_size),
                                                    "frame": latest.frame_index}))

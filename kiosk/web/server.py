@@ -1,4 +1,5 @@
-"""`mask-kiosk run`: start the pipeline, serve both pages, and keep systemd informed."""
+"""Serving the pages for `mask-kiosk run` (kiosk.app.run): both ports, systemd's READY and watchdog, and a stop
+within seconds whatever the clients hold open."""
 from __future__ import annotations
 
 import asyncio
@@ -8,16 +9,19 @@ import os
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from kiosk.config import Config, ConfigError
 from kiosk.systemd_notify import Watchdog, notify, wait_until_ready, watchdog_interval
+
+if TYPE_CHECKING:
+    from kiosk.web.service import KioskService
 
 log = logging.getLogger(__name__)
 # after SIGTERM, open requests (Gradio's heartbeat streams, live views) get this long, then are cancelled;
@@ -26,10 +30,10 @@ SHUTDOWN_GRACE_S = 1
 SERVICE_STOP_S = 8  # the pipeline and outputs stop within seconds; beyond this the process ends regardless
 
 
-def status_line(service) -> str:
+def status_line(service: KioskService) -> str:
     snapshot = service.pipeline.snapshot()
-    return (f"{snapshot['state']}, {snapshot['processed_fps']:.1f} fps processed, "
-            f"latency p50 {snapshot['latency_ms']['p50']:.0f} ms")
+    return (f"{snapshot.state.value}, {snapshot.processed_fps:.1f} fps processed, "
+            f"latency p50 {snapshot.latency_ms.p50:.0f} ms")
 
 
 def use_private_temp_dir(config: Config) -> Path:
@@ -101,26 +105,31 @@ def check_port(host: str, port: int, name: str) -> None:
         raise ConfigError(f"{name} {port} on {host}: cannot listen ({error.strerror or error})") from None
 
 
-def serve(config: Config, source: str | None = None, host: str | None = None, port: int | None = None) -> int:
-    """Plain HTTP on web.port (kiosk screen, /healthz, /metrics; the admin page for this device only) and, unless
-    web.tls_port is 0, HTTPS on web.tls_port for the admin page on the LAN. Both serve the same app."""
+def prepare(config: Config, host: str | None, port: int | None) -> tuple[tuple[Path, Path] | None, str | None]:
+    """What must hold before the models load: the ports can be listened on (ConfigError otherwise), Gradio's
+    folder is private (before Gradio is imported), and the admin page's certificate. Returns (cert and key, or
+    None) and why there is no HTTPS when web.tls_port asks for it."""
     check_port(host or config.web.host, port or config.web.port, "--port" if port else "web.port")
     if config.web.tls_port:
         check_port(host or config.web.host, config.web.tls_port, "web.tls_port")
     use_private_temp_dir(config)
-    from kiosk.web.app import create_app
-    from kiosk.web.service import KioskService
     from kiosk.web.tls import certificate
-    https_problem = None
     try:
-        tls = certificate(config)  # before the models: a missing web.tls_cert is a config error
+        return certificate(config), None  # a missing web.tls_cert is a config error
     except (OSError, RuntimeError) as error:  # a read-only state folder, no openssl: no HTTPS, kiosk still up
-        tls, https_problem = None, f"no TLS certificate ({error})"
-        log.error("admin over HTTPS unavailable: %s; the admin page is served to this device only", https_problem)
-    notify("STATUS=compiling models, opening camera")
-    service = KioskService.start(config, source)
-    service.https_problem = https_problem
-    pipeline = service.pipeline
+        problem = f"no TLS certificate ({error})"
+        log.error("admin over HTTPS unavailable: %s; the admin page is served to this device only", problem)
+        return None, problem
+
+
+def serve(service: KioskService, tls: tuple[Path, Path] | None, host: str | None, port: int | None,
+          models_load_s: float, stop_kiosk: Callable[[], None]) -> None:
+    """Plain HTTP on web.port (kiosk screen, /healthz, /metrics; the admin page for this device only) and, unless
+    there is no certificate, HTTPS on web.tls_port for the admin page on the LAN; both serve the same app. Tells
+    systemd READY after the first frame (or once the camera is known to be missing) and pings its watchdog while
+    the pipeline is worth keeping; on SIGTERM or Ctrl-C, `stop_kiosk` runs beside the servers' grace."""
+    from kiosk.web.app import create_app
+    config, pipeline = service.config, service.pipeline
     app = create_app(service)
     common = dict(host=host or config.web.host, log_level="warning", access_log=False,
                   timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
@@ -137,31 +146,31 @@ def serve(config: Config, source: str | None = None, host: str | None = None, po
     stopping = threading.Event()
 
     def announce_ready() -> None:
-        listening = lambda: all(server.started for server in servers)  # noqa: E731
+        def listening() -> bool:
+            return all(server.started for server in servers)
         why = wait_until_ready(lambda: listening() and pipeline.metrics.published > 0,
                                lambda: listening() and not pipeline.source.connected
                                and bool(pipeline.source.last_error), stopping)
         if why is None:
             return
-        notify(f"READY=1\nSTATUS={why}; models loaded in {service.models_load_s:.2f} s; {status_line(service)}")
+        notify(f"READY=1\nSTATUS={why}; models loaded in {models_load_s:.2f} s; {status_line(service)}")
         log.info("ready: %s", why)
         watchdog.start()
 
     threading.Thread(target=announce_ready, name="systemd-ready", daemon=True).start()
     stop_once, stopped = threading.Lock(), threading.Event()
 
-    def stop_service() -> None:  # once, from whichever comes first: a signal, or the servers having ended
+    def stop() -> None:  # once, from whichever comes first: a signal, or the servers having ended
         if not stop_once.acquire(blocking=False):
             return
         stopping.set()
         notify("STOPPING=1")
         watchdog.stop()
-        service.stop()
+        stop_kiosk()
         stopped.set()
 
     try:
-        asyncio.run(serve_together(servers, stop_service))
+        asyncio.run(serve_together(servers, stop))
     finally:
-        stop_service()
+        stop()
         stopped.wait(SERVICE_STOP_S)
-    return 0

@@ -1,4 +1,5 @@
-"""What the pages read and change: the running pipeline, photo checks, settings. The UI owns none of it."""
+"""The web's own part: the settings as saved, the admin password and sessions, "check a photo"; and what the
+pages read of the running kiosk (KioskParts, given by kiosk.app). The pages own none of it."""
 from __future__ import annotations
 
 import logging
@@ -6,21 +7,23 @@ import threading
 import time
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import tomlkit
 
-from kiosk.vision.analyzer import build_analyzer, describe_setup
-from kiosk.live.assembly import build_pipeline, camera_settings, image_limits
 from kiosk.config import Config, ConfigError, load_config, save_settings
-from kiosk.outputs.assembly import Outputs
-from kiosk.record.counters import DailyCounts
-from kiosk.record.events import EventLog, EventRecorder
-from kiosk.types import on_changes
+from kiosk.config.camera import CameraConfig
+from kiosk.live.pipeline import LivePipeline
+from kiosk.vision.analyzer import build_analyzer, describe_setup
+from kiosk.vision.image_input import image_limits
 from kiosk.web.auth import AdminAuth
 from kiosk.web.passwords import hash_password, password_problem
 from kiosk.web.photo_check import PhotoChecker
-from kiosk.live.pipeline import LivePipeline
+
+if TYPE_CHECKING:  # read through KioskParts, never built here
+    from kiosk.outputs import OutputsStatus
+    from kiosk.record.counters import DailyCounts, TodayCounts
+    from kiosk.record.events import EventLog, RecordingStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,57 +69,54 @@ def _stamp(*paths: Path) -> tuple[float | None, ...]:
     return tuple(path.stat().st_mtime_ns if path.exists() else None for path in paths)
 
 
+class KioskParts(Protocol):
+    """What the web reads of the running kiosk (kiosk.app.Kiosk), and where saved settings go back to."""
+
+    pipeline: LivePipeline
+    counts: DailyCounts
+    events: EventLog | None
+
+    def recording(self) -> RecordingStatus: ...
+
+    def outputs_status(self) -> OutputsStatus: ...
+
+    def apply_live(self, config: Config, camera: CameraConfig) -> None: ...
+
+    def apply_outputs(self, config: Config) -> None: ...
+
+
 class KioskService:
-    def __init__(self, config: Config, pipeline: LivePipeline, source_override: str | None = None):
+    """The web's own part: the settings as saved (read, changed, exported, imported), the admin password and
+    sessions, and "check a photo". It reads the kiosk through `parts` and builds none of it."""
+
+    def __init__(self, config: Config, parts: KioskParts, source_override: str | None = None):
         self.config = config
-        self.pipeline = pipeline
+        self.parts = parts
+        self.pipeline = parts.pipeline
         # `run --source`: in force until the admin changes the camera source itself
         self.source_override = source_override
         self.https_problem: str | None = None  # why the admin page has no HTTPS port, when it has none
         self._files_stamp = _stamp(config.path, config.settings_path()) if config.path else None
         self.photos = PhotoChecker(
-            build_analyzer(config, pipeline.classifier),
+            build_analyzer(config, parts.pipeline.classifier),
             (config.display.max_width, config.display.max_height), config.web.photo_cache,
             image_limits(config), config.cache_dir() / "photo-results")
-        self.setup_lines = list(describe_setup(config, pipeline.detector, pipeline.classifier))
+        self.setup_lines = list(describe_setup(config, parts.pipeline.detector, parts.pipeline.classifier))
         self._settings_lock = threading.Lock()
-        self._outputs_lock = threading.Lock()
         self.auth = AdminAuth(lambda: self.current().admin)
-        self.models_load_s = 0.0  # compile (or cache load) of both models and camera start
-        self.recorder: EventRecorder | None = None
-        if config.record.enabled:
-            self.recorder = EventRecorder(config.state_dir(), config.record).start()
-            pipeline.broadcast.subscribe(self.recorder.observe)
-            self.events: EventLog | None = EventLog(self.recorder.db_path, self.recorder.snapshots)
-        else:
-            self.events = None
-        self.counts = DailyCounts(self.events)
-        pipeline.broadcast.subscribe(on_changes(self.counts.observe))
-        self.outputs = Outputs(config, pipeline, self.counts, self.recorder)
 
-    @classmethod
-    def start(cls, config: Config, source: str | None = None) -> "KioskService":
-        started = time.perf_counter()
-        pipeline = build_pipeline(config, source)
-        service = cls(config, pipeline.start(), source)
-        service.models_load_s = time.perf_counter() - started
-        return service
+    @property
+    def events(self) -> EventLog | None:
+        return self.parts.events
 
-    def stop(self) -> None:
-        """The outputs (the gate to its fail state, MQTT "offline") and the pipeline side by side, then the
-        record: the pipeline's last frames are still recorded."""
-        outputs = threading.Thread(target=self.outputs.stop, name="outputs-stop", daemon=True)
-        outputs.start()
-        self.pipeline.stop()
-        outputs.join()
-        if self.recorder is not None:
-            self.recorder.stop()
+    def today(self) -> TodayCounts:
+        return self.parts.counts.today()
 
-    def recording(self) -> str:
-        """'ok', 'off' (record.enabled false) or 'failed: <reason>' for /healthz and the admin page."""
-        if self.recorder is None:
-            return "off"
-        return "ok" if self.recorder.fault is None else f"failed: {self.recorder.fault}"
+    def recording(self) -> RecordingStatus:
+        return self.parts.recording()
+
+    def outputs_status(self) -> OutputsStatus:
+        return self.parts.outputs_status()
 
     def current(self) -> Config:
         """The config as saved now: re-read when the config file or settings.toml changed on disk (another
@@ -242,17 +242,10 @@ class KioskService:
         return "Password changed. It is in force now; the old one no longer works, and other sessions have ended."
 
     def _apply_live(self, new: Config) -> None:
-        """Hands the pipeline what changed; it applies it between frames on its own thread."""
-        camera = camera_settings(new, self.source_override)
-        self.pipeline.request_settings(min_score=new.detector.min_score, decision=new.decision,
-                                       display=new.display, tracker=new.tracker,
-                                       camera=camera if camera != self.pipeline.source.settings else None)
+        """Hands the parts what changed; each applies it at a safe point of its own (the pipeline between frames)."""
+        self.parts.apply_live(new, new.camera.overridden(self.source_override))
         self.photos.display_size = (new.display.max_width, new.display.max_height)
-        if self.recorder is not None:
-            self.recorder.settings = new.record  # read by the writer per event: blur and retention apply at once
 
     def _apply_outputs(self, new: Config) -> None:
-        """Outputs sit off the pipeline: a changed gate or MQTT section is rebuilt at once, outside the settings
-        lock (stopping the old one may take a second or two), one rebuild at a time."""
-        with self._outputs_lock:
-            self.outputs.apply(new)
+        """Outside the settings lock: rebuilding an output may take a second or two."""
+        self.parts.apply_outputs(new)
