@@ -140,3 +140,33 @@ def test_a_looping_video_file_removed_while_playing_is_a_camera_unplugged(tmp_pa
         wait_until(lambda: source.connected, 15, "playing again once the file is back")
     finally:
         source.stop()
+
+
+def test_a_failing_detection_callback_is_logged_counted_and_the_pipeline_goes_on(config, caplog):
+    """The detector's results cannot be read for a few frames (the OpenVINO callback raises): each such frame is
+    counted, the fault is logged once, and frames before and after are published as usual."""
+    camera = SimulatedIPCamera(frame_with_face(WIDTH, HEIGHT)).plug()
+    pipeline = build_pipeline(config, camera.url)
+    read_outputs = pipeline.detector.outputs_of
+    broken = threading.Event()
+
+    def outputs_of(request):
+        if broken.is_set():
+            raise RuntimeError("output tensor unreadable")
+        return read_outputs(request)
+
+    pipeline.detector.outputs_of = outputs_of  # what the callback calls on OpenVINO's thread
+    pipeline.start()
+    try:
+        wait_until(lambda: pipeline.metrics.published >= 5, 20, "frames before the fault")
+        broken.set()
+        wait_until(lambda: pipeline.errors >= 5, 20, "failed frames counted")
+        broken.clear()
+        published = pipeline.metrics.published
+        wait_until(lambda: pipeline.metrics.published >= published + 5, 20, "frames after the fault")
+        assert pipeline.health().healthy and pipeline.snapshot().errors == pipeline.errors
+    finally:
+        pipeline.stop()
+        camera.unplug()
+    logged = [r for r in caplog.records if "output tensor unreadable" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelname == "ERROR", [r.getMessage() for r in logged]
