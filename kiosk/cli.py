@@ -27,8 +27,7 @@ def image_paths(arguments: list[str]) -> list[Path]:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from kiosk.vision.analyzer import load_analyzer
-    from kiosk.vision.image_input import image_limits
-    from kiosk.vision.image_input import UnreadableImage, decode_checked
+    from kiosk.vision.image_input import UnreadableImage, decode_checked, image_limits
     config = load_config(args.config)
     analyzer, limits = load_analyzer(config), image_limits(config)
     failed = False
@@ -53,15 +52,16 @@ def cmd_detect(args: argparse.Namespace) -> int:
                       "faces": [face.to_json() for face in faces]}
             print(json.dumps(record), flush=True)
         else:
-            described = ", ".join(f"{f.label or 'face'} {f.score:.2f} {[round(float(v)) for v in f.box]}" for f in faces)
+            described = ", ".join(f"{f.label or 'face'} {f.score:.2f} {[round(float(v)) for v in f.box]}"
+                                  for f in faces)
             print(f"{path}: {len(faces)} face(s){': ' + described if faces else ''}")
     return 1 if failed else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from kiosk.vision.analyzer import load_analyzer, load_live_analyzer
-    from kiosk.vision.image_input import image_limits
     from kiosk.vision.evaluate import VocError, evaluate, format_report, read_voc
+    from kiosk.vision.image_input import image_limits
     config = load_config(args.config)
     if args.detector:
         config = config.replaced(detector={"model": args.detector})
@@ -167,6 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_set_password(args: argparse.Namespace) -> int:
     import getpass
+
     from kiosk.config import save_settings
     from kiosk.web.passwords import hash_password, password_problem
     config = load_config(args.config)
@@ -278,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("target", choices=BENCH_TARGETS, metavar="{" + ",".join(BENCH_TARGETS) + "}",
                               nargs="?", help="what to measure")
     bench_parser.add_argument("--frames", type=int, default=200, help="detector/classifier: frames per case")
-    bench_parser.add_argument("--source", help="pipeline: video file or camera (default: generated 640x480 and 1280x720)")
+    bench_parser.add_argument("--source",
+                              help="pipeline: video file or camera (default: generated 640x480 and 1280x720)")
     bench_parser.add_argument("--seconds", type=float, default=8.0, help="pipeline, ui: measuring time")
     bench_parser.add_argument("--fps", type=float, default=30.0, help="pipeline: frame rate of the generated sources")
     bench_parser.add_argument("--outputs", action="store_true",

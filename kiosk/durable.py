@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
 

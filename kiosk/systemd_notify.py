@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Watchdog:
         self._thread = threading.Thread(target=self._run, name="systemd-watchdog", daemon=True)
         self.pings = 0
 
-    def start(self) -> "Watchdog":
+    def start(self) -> Watchdog:
         self._thread.start()
         return self
 
@@ -92,7 +92,7 @@ class NotifyListener:
         while True:
             try:
                 data = self.sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 if self._stop.is_set():
                     return  # only once nothing is left to read
                 continue

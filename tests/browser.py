@@ -8,10 +8,10 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from kiosk_server import PASSWORD, KioskServer
 
 from kiosk.bench.ui import CHROMIUM_FLAGS
 from kiosk.config import PROJECT_ROOT
-from kiosk_server import PASSWORD, KioskServer
 
 CHROMIUM = os.environ.get("MASK_KIOSK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

@@ -61,8 +61,9 @@ def below_nose_portrait(detectors):
 @pytest.fixture(scope="session")
 def videos(tmp_path_factory, masked_portrait):
     """Looping 30 fps test videos: an empty scene, then the bare or the masked portrait walking across."""
-    from kiosk.bench.samples import grace_hopper
     from videos import walking_face, write_video
+
+    from kiosk.bench.samples import grace_hopper
     folder = tmp_path_factory.mktemp("videos")
     return {"bare": write_video(folder / "bare.avi", walking_face(grace_hopper(), 10, 60), 30),
             "masked": write_video(folder / "masked.avi", walking_face(masked_portrait, 10, 60), 30)}

@@ -6,8 +6,8 @@ import time
 import cv2
 import numpy as np
 
-from kiosk.types import Face, GateState, Published, TrackedFace
 from kiosk.bench.samples import GRACE_HOPPER_FACE, frame_with_face
+from kiosk.types import Face, GateState, Published, TrackedFace
 
 JPEG = cv2.imencode(".jpg", frame_with_face(640, 480))[1].tobytes()
 

@@ -2,11 +2,11 @@
 import sys
 from pathlib import Path
 
+from event_items import published
+
 from kiosk.config.record import RecordConfig
 from kiosk.record.events import EventRecorder
 from kiosk.types import GateState
-
-from event_items import published
 
 recorder = EventRecorder(Path(sys.argv[1]), RecordConfig())
 states = [GateState.STOP, GateState.PASS]

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import tomlkit
 
@@ -45,7 +45,7 @@ class KioskServer:
                        input=password + "\n", text=True, check=True, capture_output=True)
 
     def start(self, timeout: float = 60, environment: dict[str, str] | None = None,
-              run_args: tuple[str, ...] = ()) -> "KioskServer":
+              run_args: tuple[str, ...] = ()) -> KioskServer:
         self.process = subprocess.Popen(
             [sys.executable, str(HERE / "netlog_run.py"), str(self.netlog), "--config", str(self.config), "run",
              *run_args],
@@ -73,7 +73,7 @@ class KioskServer:
 
     @classmethod
     @contextlib.contextmanager
-    def running_with_admin(cls, workdir: Path, source: Path, **options) -> Iterator["KioskServer"]:
+    def running_with_admin(cls, workdir: Path, source: Path, **options) -> Iterator[KioskServer]:
         """A started kiosk whose admin password is PASSWORD, stopped on leaving."""
         kiosk = cls(workdir, source, **options)
         kiosk.set_password()

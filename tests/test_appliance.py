@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from appliance import Machine, why_not_here
+from videos import walking_face, write_video
+from waiting import wait_until
 from websockets.sync.client import connect
 
-from appliance import Machine, why_not_here
 from kiosk.bench.common import free_port
 from kiosk.bench.samples import grace_hopper
 from kiosk.config import PROJECT_ROOT
-from videos import walking_face, write_video
-from waiting import wait_until
 
 if why_not_here():
     pytest.skip(why_not_here(), allow_module_level=True)

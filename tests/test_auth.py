@@ -2,9 +2,9 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from kiosk.web.passwords import hash_password, verify_password
 from kiosk.config.admin import AdminConfig
 from kiosk.web.auth import AdminAuth
+from kiosk.web.passwords import hash_password, verify_password
 
 RIGHT = hash_password("right password")
 

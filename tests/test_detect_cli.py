@@ -2,10 +2,9 @@ import json
 import subprocess
 import sys
 
+from conftest import shared_dataset
 
 from kiosk.bench.samples import grace_hopper_path
-
-from conftest import shared_dataset
 
 
 def run_detect(*arguments):

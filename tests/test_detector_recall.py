@@ -3,12 +3,12 @@
 The floors are fixed here; the figures on all photos are in models_ir/DETECTORS.md (`mask-kiosk eval`).
 """
 import pytest
-
 from conftest import shared_dataset
+
 from kiosk.vision.analyzer import load_analyzer, load_live_analyzer
-from kiosk.vision.image_input import image_limits
-from kiosk.vision.evaluate import evaluate, read_voc
 from kiosk.vision.classifier import CLASSES
+from kiosk.vision.evaluate import evaluate, read_voc
+from kiosk.vision.image_input import image_limits
 
 LIVE_RECALL_FLOOR = 0.90   # every photo, as the live pipeline sees a frame (detector.input_size)
 PHOTO_RECALL_FLOOR = 0.93  # every third photo, with the photo settings (detect, eval, "check a photo")

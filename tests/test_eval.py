@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.vision.evaluate import average_precision, match, size_bands
 from kiosk.bench.samples import GRACE_HOPPER_FACE, grace_hopper
+from kiosk.vision.evaluate import average_precision, match, size_bands
 
 
 def run_eval(*arguments):

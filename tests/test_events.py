@@ -9,15 +9,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from event_items import JPEG, published
+from mounts import fill, tmpfs
+from waiting import wait_until
 
 from kiosk.bench.samples import GRACE_HOPPER_FACE
 from kiosk.config.record import RecordConfig
 from kiosk.record.events import EventLog, EventRecorder
 from kiosk.types import GateState
-
-from event_items import JPEG, published
-from mounts import fill, tmpfs
-from waiting import wait_until
 
 HERE = Path(__file__).parent
 
@@ -37,8 +36,8 @@ def test_sigkill_while_writing_leaves_a_clean_db_with_every_committed_event(tmp_
     assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     stored = {row[0] for row in database.execute("SELECT id FROM events")}
     assert set(committed) <= stored
-    snapshots = {row[0] for row in database.execute("SELECT snapshot FROM events WHERE id IN (%s)"
-                                                    % ",".join(map(str, committed)))}
+    marks = ",".join("?" * len(committed))
+    snapshots = {row[0] for row in database.execute(f"SELECT snapshot FROM events WHERE id IN ({marks})", committed)}
     assert all((tmp_path / "snapshots" / name).stat().st_size > 0 for name in snapshots)
 
 
@@ -48,7 +47,7 @@ def test_snapshot_quota_prunes_oldest_and_recording_goes_on(tmp_path):
     states = [GateState.STOP, GateState.PASS]
     for sequence in range(20):
         recorder.observe(published(sequence, states[sequence % 2]))
-        wait_until(lambda: recorder.written == sequence + 1)
+        wait_until(lambda written=sequence + 1: recorder.written == written)
     recorder.prune()
     assert recorder.snapshot_bytes() <= quota_mb * 1e6
     log = EventLog(recorder.db_path, recorder.snapshots)
@@ -181,6 +180,7 @@ def test_event_ids_only_grow_even_in_a_record_made_before_autoincrement(tmp_path
     assert [row[0] for row in db.execute("SELECT id FROM events")] == [5, 9]
     with db:
         db.execute("DELETE FROM events")  # retention pruned everything
-        db.execute("INSERT INTO events (ts, state, faces, masked, unmasked, incorrect) VALUES (2.0, 'PASS', 1, 1, 0, 0)")
+        db.execute("INSERT INTO events (ts, state, faces, masked, unmasked, incorrect)"
+                   " VALUES (2.0, 'PASS', 1, 1, 0, 0)")
     assert db.execute("SELECT id FROM events").fetchone()[0] == 10
     db.close()

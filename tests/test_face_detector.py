@@ -1,8 +1,9 @@
 import cv2
 import numpy as np
 import pytest
-
 from conftest import DETECTORS
+
+from kiosk.bench.samples import GRACE_HOPPER_FACE, grace_hopper
 from kiosk.vision.analyzer import load_analyzer
 from kiosk.vision.detectors.base import ModelContractError
 from kiosk.vision.detectors.blazeface import ANCHOR_OPTIONS, BlazeFace, ssd_anchors
@@ -10,7 +11,6 @@ from kiosk.vision.detectors.retinaface import RetinaFace, retinaface_anchors
 from kiosk.vision.imageops import iou
 from kiosk.vision.model_build import detector_xml
 from kiosk.vision.runtime import compile_model
-from kiosk.bench.samples import GRACE_HOPPER_FACE, grace_hopper
 
 
 @pytest.mark.parametrize("variant, count", [("short", 896), ("full", 2304)])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from event_items import published
+from waiting import wait_until
+
 from kiosk.config.gate import GateConfig
 from kiosk.outputs.gate import GateCommand, GateController
 from kiosk.types import GateState, Health
-from waiting import wait_until
 
 
 class Door:
@@ -83,7 +83,7 @@ def test_soft_mode_never_holds_the_door(make):
     wait_until(lambda: door.told() == [(True, "start")], 5)
     for count, state in enumerate((GateState.PASS, GateState.STOP), start=2):
         verdict(controller, state)
-        wait_until(lambda: len(door.told()) == count, 5)  # noqa: B023 - waited for here, in this iteration
+        wait_until(lambda count=count: len(door.told()) == count, 5)
     assert door.told() == [(True, "start"), (True, "PASS"), (True, "STOP")]
     assert all(command.mode == "soft" for command in door.commands)
 

@@ -1,5 +1,6 @@
 """The gate output with the real pipeline: a USB serial relay on a pseudo-terminal pair, an HTTP webhook on a
-local server, a GPIO line where the kernel offers a simulated chip. Each through the kiosk's own assembly (kiosk.app)."""
+local server, a GPIO line where the kernel offers a simulated chip. Each through the kiosk's own assembly
+(kiosk.app)."""
 from __future__ import annotations
 
 import glob
@@ -12,13 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 import pytest
+from waiting import wait_until
 
+from kiosk.app import Kiosk
 from kiosk.bench.samples import frame_with_face, grace_hopper
 from kiosk.bench.sim_camera import SimulatedIPCamera
-from kiosk.app import Kiosk
 from kiosk.outputs.relays import lcus_frame
 from kiosk.types import CameraState
-from waiting import wait_until
 
 ON, OFF = lcus_frame(1, True), lcus_frame(1, False)
 PULSE_MS = 400
@@ -208,6 +209,7 @@ def test_a_slow_webhook_never_opens_the_door_late():
     """Each command's first attempt hangs for the whole 5 s timeout: no command is carried out more than
     MAX_LATE_S after it was given, and none after a newer one was given (a release never lands after its end)."""
     from event_items import published
+
     from kiosk.config.gate import GateConfig
     from kiosk.outputs.gate import MAX_LATE_S, GateController
     from kiosk.outputs.relays import backends_for
@@ -234,7 +236,8 @@ def test_a_slow_webhook_never_opens_the_door_late():
         webhook.close()
     assert len(webhook.seen) >= 2, "the webhook was not tried"
     for acted_at, body in webhook.acted:
-        assert acted_at - body["time"] <= MAX_LATE_S, f"{body['reason']} carried out {acted_at - body['time']:.1f} s late"
+        late = acted_at - body["time"]
+        assert late <= MAX_LATE_S, f"{body['reason']} carried out {late:.1f} s late"
         newer = [t for t in given if body["time"] < t < acted_at]
         assert not (body["released"] and newer), f"a release carried out after a newer command: {body}"
     assert accounted == given_before_stop  # each one carried out or given up

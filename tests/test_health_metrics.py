@@ -2,11 +2,10 @@
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from waiting import wait_until
 
 from kiosk.bench.samples import frame_with_face
 from kiosk.bench.sim_camera import SimulatedIPCamera
-from waiting import wait_until
-
 
 
 @pytest.fixture

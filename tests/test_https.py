@@ -5,9 +5,9 @@ import ssl
 import urllib.parse
 
 import pytest
+from kiosk_server import PASSWORD, KioskServer
 
 from kiosk.web.tls import local_addresses
-from kiosk_server import PASSWORD, KioskServer
 
 LAN = next(iter(sorted(local_addresses() - {"127.0.0.1"})), None)
 if LAN is None:

@@ -3,10 +3,10 @@ import time
 
 import cv2
 import pytest
-
 from bombs import BOMBS, png_bomb
-from kiosk.vision.image_input import ImageLimits, UnreadableImage, decode_checked, header_size
+
 from kiosk.bench.samples import grace_hopper, grace_hopper_path
+from kiosk.vision.image_input import ImageLimits, UnreadableImage, decode_checked, header_size
 
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)
 

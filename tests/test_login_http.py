@@ -5,7 +5,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from kiosk_server import KioskServer
 
 

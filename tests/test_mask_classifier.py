@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATASETS, shared_dataset
 
+from kiosk.bench.samples import grace_hopper
 from kiosk.vision.analyzer import load_analyzer
 from kiosk.vision.classifier import CLASSES, crop_face
 from kiosk.vision.models import load_classifier
-from kiosk.bench.samples import grace_hopper
 from training.dataset import all_samples, gate_faces, prepare_crops, split
 from training.decision_rule import apply_offsets, balanced_offsets, fit_gate_offsets, stopped
 from training.metrics import classification_report, gate_outcomes

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from kiosk_server import KioskServer
 from waiting import wait_until
 
@@ -23,7 +22,7 @@ def test_a_first_start_names_its_addresses_and_ctrl_c_stops_it_without_a_traceba
     assert kiosk.process.wait(30) == 0
     text = log.read_text()
     assert f"kiosk screen http://127.0.0.1:{kiosk.port}/" in text
-    assert f"admin https://" in text and f":{kiosk.tls_port}/admin/ on the LAN" in text
+    assert "admin https://" in text and f":{kiosk.tls_port}/admin/ on the LAN" in text
     assert "Traceback" not in text and "CancelledError" not in text and "ERROR" not in text, text
     assert "unable to open database" not in text and "counts start from zero" not in text
 
@@ -66,8 +65,9 @@ def test_browsers_that_leave_mid_request_leave_no_traceback_in_the_log(tmp_path)
     import http.client
     import socket
 
-    from kiosk.bench.photo import log_in
     from kiosk_server import PASSWORD
+
+    from kiosk.bench.photo import log_in
     with KioskServer.running_with_admin(tmp_path, tmp_path / "no-camera.avi") as kiosk:
         cookie = f"kiosk_admin={log_in(kiosk.url, PASSWORD)}"
         for path in ("/admin/", "/admin/config", "/admin/gradio_api/heartbeat/left", "/ws/live"):

@@ -11,10 +11,10 @@ import time
 
 import paho.mqtt.client as paho
 import pytest
-
-from kiosk.bench.broker import LocalBroker, mosquitto_path
 from kiosk_server import KioskServer
 from waiting import wait_until
+
+from kiosk.bench.broker import LocalBroker, mosquitto_path
 
 if mosquitto_path() is None:
     pytest.skip("mosquitto is absent: apt-get install mosquitto (install.sh --dev does as root)",

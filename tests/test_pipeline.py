@@ -2,17 +2,16 @@ import threading
 import time
 
 import pytest
+from videos import HEIGHT, WIDTH, walking_face, write_video
+from waiting import wait_until
 
 from kiosk.app import build_pipeline
+from kiosk.bench.samples import frame_with_face, grace_hopper
+from kiosk.bench.sim_camera import SimulatedIPCamera
 from kiosk.config.camera import CameraConfig
 from kiosk.live.camera import CameraSource
 from kiosk.live.pipeline import MAX_FRAMES_BEHIND, SHOW_STALE_AFTER_S
 from kiosk.types import CameraState
-from kiosk.bench.samples import frame_with_face, grace_hopper
-from kiosk.bench.sim_camera import SimulatedIPCamera
-
-from videos import WIDTH, HEIGHT, walking_face, write_video
-from waiting import wait_until
 
 
 def run_video(config, path, seconds):

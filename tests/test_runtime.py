@@ -2,9 +2,8 @@ import logging
 
 import pytest
 
-from kiosk.vision.runtime import compile_model, core, resolve_device
 from kiosk.vision.model_build import detector_xml
-
+from kiosk.vision.runtime import compile_model, core, resolve_device
 
 
 def test_core_is_created_once():

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import tomllib
 
 import cv2
 import numpy as np
 import pytest
-
-from kiosk.bench.samples import frame_with_face, grace_hopper
+import tomllib
 from browser import ARTIFACTS, chromium, log_in, require_chromium, screenshot
 from kiosk_server import PASSWORD, KioskServer
 from videos import HEIGHT, WIDTH, walking_face, write_video
+
+from kiosk.bench.samples import frame_with_face, grace_hopper
 
 SIZES = {"800x480": (800, 480), "1024x768": (1024, 768), "1920x1080": (1920, 1080), "3840x2160": (3840, 2160),
          "portrait-1080x1920": (1080, 1920)}

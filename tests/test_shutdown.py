@@ -2,12 +2,12 @@
 import http.client
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
-from websockets.sync.client import connect
-
 from kiosk_server import KioskServer
+from websockets.sync.client import connect
 
 # the unit's TimeoutStopSec: a stop needs about 1.5 s with a hanging webhook and a silent broker on a 2-core
 # box, so this tells "ends in seconds" from "hangs" with a 5x margin
@@ -37,7 +37,7 @@ def stop_time(server: KioskServer) -> float:
     server.process.send_signal(signal.SIGTERM)
     try:
         server.process.wait(30)
-    except Exception:
+    except subprocess.TimeoutExpired:
         pytest.fail("the kiosk did not exit within 30 s of SIGTERM")
     return time.monotonic() - started
 

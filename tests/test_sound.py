@@ -3,11 +3,11 @@ once per person, and nothing at all when sound is off. Checked through the page'
 from __future__ import annotations
 
 import pytest
-
-from kiosk.bench.samples import grace_hopper
 from browser import chromium, require_chromium
 from kiosk_server import KioskServer
 from videos import walking_face, write_video
+
+from kiosk.bench.samples import grace_hopper
 
 # as the screen unit starts it: the kiosk has nobody to click before the first sound
 AUTOPLAY = ("--autoplay-policy=no-user-gesture-required",)

@@ -4,7 +4,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from kiosk_server import KioskServer
 from mounts import fill, tmpfs
 from waiting import wait_until

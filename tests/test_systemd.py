@@ -1,20 +1,19 @@
-"""systemd integration: unit files verify; READY=1 after the first frame; WATCHDOG=1 only while the pipeline advances."""
+"""systemd integration: unit files verify; READY=1 after the first frame; WATCHDOG=1 only while the pipeline
+advances."""
 from __future__ import annotations
 
 import shutil
 import subprocess
 import threading
-import time
 
 import pytest
-
-from kiosk.config import PROJECT_ROOT
-from kiosk.bench.samples import frame_with_face
-from kiosk.bench.sim_camera import SimulatedIPCamera
-from kiosk.systemd_notify import NotifyListener, Watchdog, notify
-
 from kiosk_server import KioskServer
 from waiting import wait_until
+
+from kiosk.bench.samples import frame_with_face
+from kiosk.bench.sim_camera import SimulatedIPCamera
+from kiosk.config import PROJECT_ROOT
+from kiosk.systemd_notify import NotifyListener, Watchdog, notify
 
 UNITS = PROJECT_ROOT / "systemd"
 

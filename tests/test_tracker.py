@@ -1,8 +1,8 @@
 """The IoU tracker: identity across frames, confirmed labels, tracks that end."""
 import numpy as np
 
-from kiosk.types import Face
 from kiosk.live.tracker import FaceTracker
+from kiosk.types import Face
 
 
 def face(x, label, y=100, size=100, score=0.99):

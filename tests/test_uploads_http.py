@@ -5,7 +5,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from kiosk_server import KioskServer
 
 

@@ -7,18 +7,15 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
-
 import cv2
 import numpy as np
-
-from kiosk.bench.samples import grace_hopper, grace_hopper_path
-
+import pytest
 from bombs import BOMBS, png_bomb
 from browser import chromium, log_in, require_chromium, screenshot
 from kiosk_server import PASSWORD, KioskServer
 from waiting import wait_until
 
+from kiosk.bench.samples import grace_hopper, grace_hopper_path
 
 require_chromium()
 
@@ -286,11 +283,13 @@ def test_a_missing_camera_is_fixed_from_the_admin_page_without_a_restart(browser
             page.get_by_role("tab", name="Settings").click()
             field = page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)")
             # the page's load event fills in what is saved now: typing before it would be overwritten
-            wait_until(lambda: field.input_value() == str(saved), 15, "the form showing what is saved")
+            wait_until(lambda field=field, saved=saved: field.input_value() == str(saved), 15,
+                       "the form showing what is saved")
             field.fill(str(source))
             saved = source
             assert save_and_wait(page).startswith("Saved: camera")
-            wait_until(lambda: health(kiosk)["healthy"] is healthy, 30, f"healthy {healthy} with {source.name}")
+            wait_until(lambda healthy=healthy: health(kiosk)["healthy"] is healthy, 30,
+                       f"healthy {healthy} with {source.name}")
         assert kiosk.process.poll() is None
         page.context.close()
     finally:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.vision.analyzer import PhotoAnalyzer, load_analyzer
 from kiosk.config import Config
+from kiosk.vision.analyzer import PhotoAnalyzer, load_analyzer
+from kiosk.vision.classifier import crop_face
 from kiosk.vision.evaluate import RECALL_IOU, Annotated, match, read_voc
 from kiosk.vision.imageops import decode_image
-from kiosk.vision.classifier import crop_face
 
 FOLDER_LABELS = {"with_mask": "mask", "without_mask": "no_mask", "incorrect_mask": "incorrect"}
 INPUT_SIZE = 64        # the default; the shipped model's own is in its metadata

@@ -1,7 +1,7 @@
 """Classification metrics (numpy only), shared by training, the model card and the tests."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

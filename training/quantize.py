@@ -14,7 +14,8 @@ INT8_NAME = CLASSIFIER_FILES["int8"]
 
 
 def quantize(xml: Path, calibration_crops: np.ndarray) -> Path:
-    """Quantizes the IR at xml, activation ranges from calibration_crops (uint8 BGR NHWC); writes INT8_NAME beside it."""
+    """Quantizes the IR at xml, activation ranges from calibration_crops (uint8 BGR NHWC); writes INT8_NAME
+    beside it."""
     dataset = nncf.Dataset(list(calibration_crops), lambda crop: crop[None])
     quantized = nncf.quantize(core().read_model(xml), dataset, subset_size=len(calibration_crops))
     out = xml.with_name(INT8_NAME)

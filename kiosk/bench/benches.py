@@ -16,9 +16,9 @@ import numpy as np
 
 from kiosk.app import Kiosk
 from kiosk.bench.common import free_port, summarise, timed
+from kiosk.bench.samples import frame_with_face
 from kiosk.config import Config
 from kiosk.vision.detectors.base import FaceDetector
-from kiosk.bench.samples import frame_with_face
 
 RESOLUTIONS = ((640, 480), (1280, 720))
 
@@ -90,11 +90,12 @@ def moving_face_video(path: Path, width: int, height: int, fps: float, seconds: 
     """A video of the portrait moving across a grey frame (the default benchmark source); `comes_and_goes`:
     the scene is empty every other second, so the gate state changes (events, gate commands) each second."""
     count = int(fps * seconds)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     empty = np.full((height, width, 3), 96, np.uint8)
     for index in range(count):
         gone = comes_and_goes and int(index / fps) % 2 == 1
-        writer.write(empty if gone else frame_with_face(width, height, x_fraction=0.3 + 0.4 * abs(1 - 2 * index / count)))
+        x_fraction = 0.3 + 0.4 * abs(1 - 2 * index / count)
+        writer.write(empty if gone else frame_with_face(width, height, x_fraction=x_fraction))
     writer.release()
     return path
 
@@ -167,7 +168,7 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
                   f"capture->published p50 {snapshot.latency_ms.p50:.1f} ms p95 {snapshot.latency_ms.p95:.1f} ms, "
                   f"detect p50 {snapshot.detect_ms.p50:.1f} ms, classify p50 {snapshot.classify_ms.p50:.1f} ms, "
                   f"faces/frame {snapshot.faces_per_frame}, dropped {snapshot.dropped_frames}, "
-                  f"CPU {cpu * 100:.0f}% of one core ({cpu * 100 / os.cpu_count():.0f}% of all)")
+                  f"CPU {cpu * 100:.0f}% of one core ({cpu * 100 / (os.cpu_count() or 1):.0f}% of all)")
         if outputs is not None:
             outputs.close()
 
@@ -179,6 +180,7 @@ def bench_boot(config: Config, runs: int) -> None:
     import sys
 
     import tomlkit
+
     from kiosk.systemd_notify import NotifyListener
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -204,7 +206,10 @@ def bench_boot(config: Config, runs: int) -> None:
                 try:
                     ready = listener.wait_for("READY=1", 120)
                     message = listener.with_line("READY=1")[0][1]
-                    load = float(re.search(r"models loaded in ([0-9.]+) s", message).group(1))
+                    loaded = re.search(r"models loaded in ([0-9.]+) s", message)
+                    if loaded is None:
+                        raise RuntimeError(f"READY without the models' load time: {message!r}")
+                    load = float(loaded.group(1))
                     results[label].append((ready - started, load))
                 finally:
                     process.terminate()

@@ -139,9 +139,9 @@ def drive(base: str, api_name: str, cookie: str | None, clients: int, new_photos
 def bench_photo(config: Config) -> None:
     from gradio_client import Client, handle_file
 
+    from kiosk.app import Kiosk
     from kiosk.bench.sim_camera import SimulatedIPCamera
     from kiosk.vision.analyzer import build_analyzer
-    from kiosk.app import Kiosk
     from kiosk.web.app import create_app
     from kiosk.web.passwords import hash_password
 

@@ -50,7 +50,7 @@ class SimulatedIPCamera:
         stamped = stamp_time(self.frame, int(time.time() * 1000) & 0xFFFFFFFF)
         return cv2.imencode(".jpg", stamped, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
-    def plug(self) -> "SimulatedIPCamera":
+    def plug(self) -> SimulatedIPCamera:
         camera = self
 
         class Handler(BaseHTTPRequestHandler):

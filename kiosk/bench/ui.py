@@ -7,9 +7,9 @@ import tempfile
 import numpy as np
 
 from kiosk.bench.common import served
-from kiosk.config import Config
 from kiosk.bench.samples import frame_with_face
 from kiosk.bench.sim_camera import STAMP_BITS, STAMP_BLOCK, SimulatedIPCamera
+from kiosk.config import Config
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -59,7 +59,8 @@ def bench_ui(config: Config, seconds: float, chromium: str) -> None:
                     drawn = np.array(page.evaluate("window.__drawn"), float)
                     browser.close()
                 fps = (len(drawn) - 1) / ((drawn[-1] - drawn[0]) / 1000) if len(drawn) > 1 else 0.0
-                print(f"  capture->display p50 {np.median(latencies):.1f} ms  p95 {np.percentile(latencies, 95):.1f} ms; "
+                print(f"  capture->display p50 {np.median(latencies):.1f} ms  "
+                      f"p95 {np.percentile(latencies, 95):.1f} ms; "
                       f"displayed {fps:.1f} fps ({len(drawn)} frames)")
                 snapshot = kiosk.pipeline.snapshot()
                 print(f"  pipeline meanwhile: processed {snapshot.processed_fps} fps, capture->published "

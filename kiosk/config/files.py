@@ -14,11 +14,12 @@ import logging
 import os
 import threading
 import time
-import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import tomlkit
+import tomllib
 from pydantic import ValidationError
 
 from kiosk.config.base import ConfigError
@@ -57,9 +58,7 @@ def _problem(error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"])
     if first["type"] == "extra_forbidden":
-        section = first["loc"][0]
-        known = Config.model_fields if len(first["loc"]) == 1 else \
-            Config.model_fields[section].annotation.model_fields
+        known = Config.model_fields if len(first["loc"]) == 1 else Config.section_fields(str(first["loc"][0]))
         kind = "section" if len(first["loc"]) == 1 else "key"
         return f"{key}: unknown {kind} (known: {', '.join(known)})"
     reason = first["msg"].removeprefix("Value error, ")
@@ -145,8 +144,11 @@ def save_settings(config: Config, changes: dict[str, dict[str, Any]]) -> Config:
         for section, keys in changes.items():
             if section not in document:
                 document.add(section, tomlkit.table())
+            table = document[section]
+            assert isinstance(table, tomlkit.items.Table)
             for key, value in keys.items():
-                document[section][key] = value
+                table[key] = value
+        assert fresh.path is not None  # load_config always names its file
         validated(_merged(read_toml(fresh.path), document.unwrap()))
         write_durably(settings, tomlkit.dumps(document).encode())  # holds hashes and the MQTT password
         return load_config(fresh.path)
@@ -161,10 +163,10 @@ def default_toml() -> str:
                                  "admin page saves its"))
     document.add(tomlkit.comment("changes to settings.toml in the state folder, over this file."))
     defaults = Config()
-    for name, field in Config.model_fields.items():
+    for name in Config.model_fields:
         section = getattr(defaults, name)
         table = tomlkit.table()
-        for line in " ".join(type(section).__doc__.split()).split(". "):
+        for line in " ".join((type(section).__doc__ or "").split()).split(". "):
             table.add(tomlkit.comment(line if line.endswith(".") else f"{line}."))
         for key, info in type(section).model_fields.items():
             table.add(tomlkit.comment(info.description))

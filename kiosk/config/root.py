@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic.fields import FieldInfo
 
 from kiosk.config.admin import AdminConfig
 from kiosk.config.camera import CameraConfig
@@ -68,7 +69,14 @@ class Config(BaseModel):
     def settings_problem(self) -> str | None:
         return self._settings_problem
 
-    def replaced(self, **sections: dict[str, Any]) -> "Config":
+    @staticmethod
+    def section_fields(section: str) -> dict[str, FieldInfo]:
+        """The fields of one [section] (KeyError for an unknown section)."""
+        model = Config.model_fields[section].annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        return model.model_fields
+
+    def replaced(self, **sections: dict[str, Any]) -> Config:
         """A copy with some keys changed (tests and benchmarks; not validated, not saved)."""
         return self.model_copy(update={name: getattr(self, name).model_copy(update=keys)
                                        for name, keys in sections.items()})

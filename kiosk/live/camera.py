@@ -43,7 +43,7 @@ def open_capture(settings: CameraConfig) -> cv2.VideoCapture:
         target = int(settings.source) if settings.source.isdigit() else settings.source
         capture = cv2.VideoCapture(target, cv2.CAP_V4L2)
         if capture.isOpened():
-            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, settings.width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, settings.height)
             capture.set(cv2.CAP_PROP_FPS, settings.fps)
@@ -80,7 +80,7 @@ class CameraSource:
         self._connected = False
         self.ended = False  # a video file played to its end with loop off
 
-    def start(self) -> "CameraSource":
+    def start(self) -> CameraSource:
         self._thread = threading.Thread(target=self._run, name="camera-capture", daemon=True)
         self._thread.start()
         return self
@@ -98,7 +98,8 @@ class CameraSource:
 
     @property
     def connected(self) -> bool:
-        """True while frames arrive; a reader blocked on a dead device counts as disconnected after the stall timeout."""
+        """True while frames arrive; a reader blocked on a dead device counts as disconnected after the stall
+        timeout."""
         frame = self._frame
         fresh = frame is not None and time.monotonic() - frame.captured < self.settings.stall_timeout_s
         return self._connected and fresh

@@ -17,8 +17,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import openvino as ov
@@ -27,16 +27,16 @@ from kiosk.config.camera import CameraConfig
 from kiosk.config.decision import DecisionConfig
 from kiosk.config.display import DisplayConfig
 from kiosk.config.tracker import TrackerConfig
+from kiosk.errors import one_line
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
-from kiosk.vision.detectors.base import FaceDetector
-from kiosk.errors import one_line
-from kiosk.types import CameraState, Face, Frame, Health, Published, ShownState
-from kiosk.vision.imageops import Letterbox
 from kiosk.live.metrics import PipelineMetrics, PipelineSnapshot
-from kiosk.vision.classifier import MaskClassifier
 from kiosk.live.render import annotate_tracked, encode_jpeg
 from kiosk.live.tracker import FaceTracker
+from kiosk.types import CameraState, Face, Frame, Health, Published, ShownState
+from kiosk.vision.classifier import MaskClassifier
+from kiosk.vision.detectors.base import FaceDetector
+from kiosk.vision.imageops import Letterbox
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,10 @@ class Broadcast:
 
     def wait_newer(self, than_sequence: int, timeout: float) -> Published | None:
         with self._condition:
-            self._condition.wait_for(lambda: self._latest is not None and self._latest.sequence > than_sequence, timeout)
-            latest = self._latest
-            return latest if latest is not None and latest.sequence > than_sequence else None
+            def newer() -> bool:
+                return self._latest is not None and self._latest.sequence > than_sequence
+            self._condition.wait_for(newer, timeout)
+            return self._latest if newer() else None
 
 
 class LivePipeline:
@@ -123,7 +124,7 @@ class LivePipeline:
         self.stale_hidden = 0
 
     # -- lifecycle -------------------------------------------------------------
-    def start(self) -> "LivePipeline":
+    def start(self) -> LivePipeline:
         self._warm_up()
         self.last_published_at = time.monotonic()  # start-up counts as shown: the stale rule and stall grace
         if not self.source.alive:
@@ -138,7 +139,8 @@ class LivePipeline:
         """One inference per model before the camera starts: the first real frame must not pay for it."""
         blank = np.zeros((480, 640, 3), np.uint8)
         self.detector.detect(blank)
-        self.classifier.probabilities(np.zeros((1, self.classifier.input_size, self.classifier.input_size, 3), np.uint8))
+        size = self.classifier.input_size
+        self.classifier.probabilities(np.zeros((1, size, size, 3), np.uint8))
 
     def stop(self) -> None:
         self._stop.set()

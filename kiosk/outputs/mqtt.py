@@ -97,7 +97,7 @@ class MqttReporter:
         self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
 
     # -- client set-up -------------------------------------------------------------------
-    def _make_client(self) -> paho.Client:
+    def _make_client(self) -> _Client:
         client = _Client(paho.CallbackAPIVersion.VERSION2, client_id=f"mask-kiosk-{self.settings.device_id}")
         client.will_set(f"{self.base}/availability", "offline", qos=1, retain=True)
         if self.settings.username:
@@ -122,8 +122,8 @@ class MqttReporter:
         self.connected.set()
         self._wake.set()
 
-    def _on_connect_fail(self, client: _Client, userdata) -> None:
-        self._note_error(connect_problem(client.connect_error, self.settings.tls))
+    def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        self._note_error(connect_problem(self._client.connect_error, self.settings.tls))
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._acked_lock:

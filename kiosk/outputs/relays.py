@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from typing import Any
 
 from kiosk.config.gate import GateConfig
 from kiosk.outputs.gate import Backend, GateCommand
@@ -29,7 +30,7 @@ class SerialRelay:
     def __init__(self, port: str, channel: int):
         self.port = port
         self.channel = channel
-        self._serial = None
+        self._serial: Any = None   # serial.Serial once open
 
     def send(self, command: GateCommand, timeout_s: float) -> None:
         import serial
@@ -57,7 +58,7 @@ class GpioRelay:
 
     def __init__(self, chip: str, line: int, active_low: bool):
         self.chip, self.line, self.active_low = chip, line, active_low
-        self._request = None
+        self._request: Any = None  # gpiod.LineRequest once open
 
     def send(self, command: GateCommand, timeout_s: float) -> None:
         import gpiod

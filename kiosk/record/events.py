@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from kiosk.config.record import RecordConfig
-from kiosk.errors import one_line
 from kiosk.durable import private_file, private_folder, write_durably
+from kiosk.errors import one_line
 from kiosk.types import Published, on_changes
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,8 @@ def connect(path: Path) -> sqlite3.Connection:
 def blur_faces(jpeg: bytes, boxes: list[np.ndarray], frame_size: tuple[int, int]) -> bytes:
     """The snapshot with every face box pixelated (privacy option); boxes are in frame pixels."""
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:  # the pipeline's own JPEG: never, but an unreadable picture is kept out whole
+        raise ValueError("snapshot JPEG does not decode")
     scale = image.shape[1] / frame_size[0]
     for box in boxes:
         x1, y1, x2, y2 = (int(round(v * scale)) for v in box)
@@ -132,7 +134,7 @@ class EventRecorder:
         self.listeners: list[Callable[[], None]] = []  # told after each commit (the MQTT outbox), on this thread
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
 
-    def start(self) -> "EventRecorder":
+    def start(self) -> EventRecorder:
         self._thread.start()
         return self
 
@@ -209,7 +211,7 @@ class EventRecorder:
         self.written += 1
         for listener in self.listeners:
             listener()
-        return int(cursor.lastrowid)
+        return int(cursor.lastrowid or 0)
 
     def prune(self) -> None:
         """Drops events past the retention age, snapshot files no row names (left by a crash between file and

@@ -2,21 +2,19 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import openvino as ov
 
 from kiosk.config import Config
-from kiosk.vision.detectors.base import FaceDetector
 from kiosk.types import Face
-from kiosk.vision.detectors.base import NESTED_INSIDE
-from kiosk.vision.imageops import nested, nms
 from kiosk.vision.classifier import MaskClassifier
+from kiosk.vision.detectors.base import NESTED_INSIDE, FaceDetector
+from kiosk.vision.imageops import nested, nms
 from kiosk.vision.model_build import MANIFEST_NAME
 from kiosk.vision.models import detector_key, load_classifier, load_detector, load_photo_detectors
 from kiosk.vision.runtime import core, resolve_device
-
 
 # Upscaled close-ups break into face-part "faces" in the first pass; faces taller than this share of its input
 # are left to the context pass, which sees them at a third of the size (measured: models_ir/DETECTORS.md).

@@ -11,17 +11,18 @@ from __future__ import annotations
 import math
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 import numpy as np
 
-from kiosk.vision.analyzer import PhotoAnalyzer
 from kiosk.types import Face
+from kiosk.vision.analyzer import PhotoAnalyzer
+from kiosk.vision.classifier import CLASSES
 from kiosk.vision.image_input import ImageLimits, UnreadableImage, decode_checked
 from kiosk.vision.imageops import iou
-from kiosk.vision.classifier import CLASSES
 
 VOC_LABELS = {"with_mask": "mask", "without_mask": "no_mask",
               "mask_weared_incorrect": "incorrect", "with_incorrect_mask": "incorrect"}
@@ -50,8 +51,8 @@ def _first_dir(folder: Path, names: Iterable[str]) -> Path | None:
 def _number(element: ET.Element, tag: str, xml: Path) -> float:
     text = element.findtext(tag)
     try:
-        return float(text)
-    except (TypeError, ValueError):
+        return float(text or "")
+    except ValueError:
         raise VocError(f"{xml}: bndbox {tag} is {text!r}, not a number") from None
 
 
@@ -188,7 +189,7 @@ class Tally:
                 self.detections[cls].append((float(scores[position]), False))
 
     def report(self) -> dict:
-        recall = {}
+        recall: dict[str, dict[str, Any]] = {}
         for cls in CLASSES:
             faces, found = self.faces[cls], self.found[cls]
             recall[cls] = {"faces": int(faces.sum()), "found": int(found.sum()),

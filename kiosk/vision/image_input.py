@@ -53,11 +53,11 @@ def header_size(data: bytes, limits: ImageLimits) -> tuple[int, int]:
                     raise UnreadableImage(NOT_AN_IMAGE)
                 return image.width, image.height
     except Image.DecompressionBombError:  # Pillow's own bound, far above any limit here
-        raise _too_large(f"the image declares over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels",
+        raise _too_large(f"the image declares over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels",
                          limits) from None
     except UnreadableImage:
         raise
-    except Exception:  # Pillow raises many kinds on hostile headers; all mean the same to the user
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds on hostile headers; all mean the same to the user
         raise UnreadableImage(NOT_AN_IMAGE) from None
 
 

@@ -72,7 +72,8 @@ def nested(boxes: np.ndarray, scores: np.ndarray, inside: float) -> np.ndarray:
     y2 = np.minimum(boxes[:, None, 3], boxes[None, :, 3])
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    holder = (inter >= inside * areas[:, None]) & (areas[None, :] > areas[:, None]) & (scores[None, :] >= scores[:, None])
+    holder = ((inter >= inside * areas[:, None]) & (areas[None, :] > areas[:, None])
+              & (scores[None, :] >= scores[:, None]))
     return np.flatnonzero(~holder.any(axis=1))
 
 

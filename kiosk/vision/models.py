@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.config import Config
+from kiosk.vision.classifier import METADATA_NAME, MaskClassifier, load_metadata
 from kiosk.vision.detectors.base import FaceDetector
 from kiosk.vision.detectors.blazeface import BlazeFace
 from kiosk.vision.detectors.retinaface import RetinaFace
-from kiosk.vision.classifier import METADATA_NAME, MaskClassifier, load_metadata
 from kiosk.vision.model_build import detector_xml
 from kiosk.vision.runtime import compile_model
 

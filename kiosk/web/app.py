@@ -13,9 +13,9 @@ import html  # noqa: E402
 import json  # noqa: E402
 import sqlite3  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Form, Request, WebSocket, WebSocketDisconnect  # noqa: E402
@@ -24,9 +24,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
 from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
-from kiosk.vision.image_input import image_limits  # noqa: E402
 from kiosk.live.render import face_labels  # noqa: E402
 from kiosk.types import CameraState, Published  # noqa: E402
+from kiosk.vision.image_input import image_limits  # noqa: E402
 from kiosk.web.auth import SESSION_COOKIE  # noqa: E402
 from kiosk.web.pages import KIOSK_CSS, KIOSK_THEME, LIVE_CSS, THEME, admin_page, kiosk_head, kiosk_page  # noqa: E402
 from kiosk.web.prometheus import registry_for  # noqa: E402
@@ -250,10 +250,9 @@ class ScreenStatus:
 def screen_status(service: KioskService, latest: Published | None) -> ScreenStatus:
     config = service.config  # as last applied; never waits for a save in progress
     state = service.pipeline.state
-    current = latest is not None and latest.state == state
-    return ScreenStatus(state.value, config.display.language, latest.people if current else (),
-                        latest.reason if current else None, config.sound.enabled, config.sound.volume,
-                        service.today(), config.display.notice)
+    people, reason = (latest.people, latest.reason) if latest is not None and latest.state == state else ((), None)
+    return ScreenStatus(state.value, config.display.language, people, reason, config.sound.enabled,
+                        config.sound.volume, service.today(), config.display.notice)
 
 
 async def stream_live(socket: WebSocket, service: KioskService, allowed: Callable[[], bool]) -> None:
@@ -262,7 +261,9 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
     second once `allowed` says no more."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
-    notify = lambda _item: loop.call_soon_threadsafe(wake.set)  # noqa: E731 - runs on the pipeline thread
+    def notify(_item: Published) -> None:  # runs on the pipeline's thread
+        loop.call_soon_threadsafe(wake.set)
+
     broadcast = service.pipeline.broadcast
     broadcast.subscribe(notify)
     closed = asyncio.create_task(_until_closed(socket))
@@ -279,7 +280,8 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
                 await socket.send_text(json.dumps(status.to_json()))
                 sent_status = status
             # no picture while the camera is lost: a frozen face must not stay on a public screen
-            if latest is not None and latest.sequence > sent_sequence and status.state != CameraState.DISCONNECTED.value:
+            camera_lost = status.state == CameraState.DISCONNECTED.value
+            if latest is not None and latest.sequence > sent_sequence and not camera_lost:
                 sent_sequence = latest.sequence
                 await socket.send_text(json.dumps({"faces": face_labels(latest.faces, latest.frame_size),
                                                    "frame": latest.frame_index}))

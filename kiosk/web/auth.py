@@ -11,11 +11,10 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from kiosk.config.admin import AdminConfig
-
 from kiosk.web.passwords import verify_password
 
 log = logging.getLogger(__name__)
@@ -96,8 +95,8 @@ class AdminAuth:
         """After a password change made in this session (which logged in under old_hash): it stays, the others end."""
         new_hash = self.settings().password_hash
         with self._lock:
-            entry = self._sessions.get(token or "")
-            if entry is not None and entry[2] == old_hash:
+            entry = self._sessions.get(token) if token else None
+            if token and entry is not None and entry[2] == old_hash:
                 self._sessions[token] = (entry[0], entry[1], new_hash)
 
     def logout(self, token: str | None) -> None:

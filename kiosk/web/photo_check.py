@@ -22,7 +22,6 @@ from kiosk.live.render import annotate, describe_labels, encode_jpeg
 from kiosk.vision.analyzer import PhotoAnalyzer
 from kiosk.vision.image_input import ImageLimits, decode_checked
 
-
 RESULT_QUALITY = 85
 RECENT = 4  # the newest answers' pictures stay on disk even uncached: their requests may still be sending them
 

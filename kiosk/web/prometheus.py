@@ -61,10 +61,11 @@ class KioskCollector:
                 counts = events.counts()
             except sqlite3.Error:
                 return  # the record cannot be read now; recording_ok says why not
-            family = CounterMetricFamily("mask_kiosk_events", "Recorded gate-state changes by state", labels=["state"])
+            by_state = CounterMetricFamily("mask_kiosk_events", "Recorded gate-state changes by state",
+                                           labels=["state"])
             for name, count in counts.items():
-                family.add_metric([name], count)
-            yield family
+                by_state.add_metric([name], count)
+            yield by_state
             yield CounterMetricFamily("mask_kiosk_violations", "Recorded STOP events",
                                       value=counts.get(GateState.STOP.value, 0))
 

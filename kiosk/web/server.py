@@ -13,7 +13,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -131,13 +131,13 @@ def serve(service: KioskService, tls: tuple[Path, Path] | None, host: str | None
     from kiosk.web.app import create_app
     config, pipeline = service.config, service.pipeline
     app = create_app(service)
-    common = dict(host=host or config.web.host, log_level="warning", access_log=False,
+    common: dict[str, Any] = dict(host=host or config.web.host, log_level="warning", access_log=False,
                   timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
                   # X-Forwarded-For only from the configured proxies: else any local process could pose as
                   # another client and dodge the login lockout
                   proxy_headers=bool(config.web.trusted_proxies),
                   forwarded_allow_ips=config.web.trusted_proxies or None)
-    servers = [_Server(uvicorn.Config(app, port=port or config.web.port, **common))]
+    servers: list[uvicorn.Server] = [_Server(uvicorn.Config(app, port=port or config.web.port, **common))]
     if tls is not None:  # the app's start-up (Gradio's queue) runs once, with the first server
         servers.append(_Server(uvicorn.Config(app, port=config.web.tls_port, ssl_certfile=str(tls[0]),
                                               ssl_keyfile=str(tls[1]), lifespan="off", **common)))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import tomlkit
+import tomllib
 
 from kiosk.config import Config, ConfigError, load_config, save_settings
 from kiosk.config.camera import CameraConfig
@@ -55,18 +54,17 @@ PER_DEVICE = {("camera", "source"), ("mqtt", "device_id")}
 
 def is_setting(section: str, key: str) -> bool:
     """Whether [section] key exists in the schema at all."""
-    field = Config.model_fields.get(section)
-    return field is not None and key in field.annotation.model_fields
+    return section in Config.model_fields and key in Config.section_fields(section)
 
 
 def field_label(section: str, key: str) -> str:
     """The field's title from the schema (the admin reads labels, not keys)."""
-    title = Config.model_fields[section].annotation.model_fields[key].title
+    title = Config.section_fields(section)[key].title or key
     return title + (" (applies after a restart)" if (section, key) in NEEDS_RESTART else "")
 
 
-def _stamp(*paths: Path) -> tuple[float | None, ...]:
-    return tuple(path.stat().st_mtime_ns if path.exists() else None for path in paths)
+def _stamp(*paths: Path | None) -> tuple[float | None, ...]:
+    return tuple(path.stat().st_mtime_ns if path is not None and path.exists() else None for path in paths)
 
 
 class KioskParts(Protocol):

@@ -17,7 +17,6 @@ import numpy as np
 
 from kiosk.config import Config
 
-
 RATE = 22050
 PROMPTS = {
     "en": {"no_mask": "Please wear a mask.", "incorrect": "Please wear your mask over your nose and mouth."},
@@ -63,7 +62,7 @@ def speak(text: str, voice: str) -> np.ndarray | None:
             rate, samples = speech.getframerate(), np.frombuffer(speech.readframes(speech.getnframes()), np.int16)
     if rate != RATE:  # espeak-ng renders at 22050 Hz; resample anyway if that ever changes
         positions = np.linspace(0, len(samples) - 1, int(len(samples) * RATE / rate))
-        samples = np.interp(positions, np.arange(len(samples)), samples)
+        return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32) / 32768
     return samples.astype(np.float32) / 32768
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from kiosk.config import Config, ConfigError
 from kiosk.durable import PRIVATE_FILE, PRIVATE_FOLDER, private_folder
 
-
 SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
 
 

@@ -4,6 +4,8 @@ A selfie detector trained on bare faces: fast, but it misses many masked faces (
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import openvino as ov
 
@@ -11,7 +13,7 @@ from kiosk.vision.detectors.base import FaceDetector, ModelContractError
 from kiosk.vision.imageops import iou
 
 # From MediaPipe's face_detection_{short,full}_range_common.pbtxt (SsdAnchorsCalculator options).
-ANCHOR_OPTIONS = {
+ANCHOR_OPTIONS: dict[str, dict[str, Any]] = {
     "short": {"input_size": 128, "strides": (8, 16, 16, 16), "anchors_per_cell": 2},
     "full": {"input_size": 192, "strides": (4,), "anchors_per_cell": 1},
 }
@@ -60,7 +62,8 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, i
         kept_points.append((keypoints[members] * weights[:, :, None]).sum(0) / weights.sum())
         kept_scores.append(scores[top])
         remaining = remaining[~overlaps]
-    return np.array(kept_boxes).reshape(-1, 4), np.array(kept_points).reshape(-1, NUM_KEYPOINTS, 2), np.array(kept_scores)
+    return (np.array(kept_boxes).reshape(-1, 4), np.array(kept_points).reshape(-1, NUM_KEYPOINTS, 2),
+            np.array(kept_scores))
 
 
 class BlazeFace(FaceDetector):

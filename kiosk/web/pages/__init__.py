@@ -51,7 +51,7 @@ def admin_page(service: KioskService) -> gr.Blocks:
             live_tab(service, page)
         if service.events is not None:
             with gr.Tab("Events"):
-                events_tab(service, page)
+                events_tab(service, service.events, page)
         with gr.Tab("Check a photo"):
             photo_tab(service)
         with gr.Tab("Settings"):

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from kiosk.web.service import KioskService
+
+if TYPE_CHECKING:
+    from kiosk.record.events import EventLog
 
 EVENT_STATES = ["all", "STOP", "PASS", "CHECKING", "NO_FACE"]
 MAX_HOURS = 24 * 365
@@ -14,8 +18,7 @@ HOURS_HELP = f"1 to {MAX_HOURS}"
 GALLERY_SIZE = 24
 
 
-def events_tab(service: KioskService, page: gr.Blocks) -> None:
-    events = service.events
+def events_tab(service: KioskService, events: EventLog, page: gr.Blocks) -> None:
     with gr.Row():
         state = gr.Dropdown(EVENT_STATES, value="all", label="state")
         hours = gr.Number(24, label="last hours", info=HOURS_HELP)  # checked below, the message at the field

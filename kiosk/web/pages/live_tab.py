@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-
 from typing import TYPE_CHECKING
 
 import gradio as gr

@@ -6,6 +6,7 @@ import gradio as gr
 from kiosk.web.auth import SESSION_COOKIE
 from kiosk.web.service import KioskService
 
+
 def account_tab(service: KioskService) -> None:
     gr.Markdown("Change the admin password. It is in force at once; the old one stops working.")
     with gr.Column(elem_classes="account-form"):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import gradio as gr
 from pydantic.fields import FieldInfo
@@ -14,14 +14,14 @@ LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
 
 
 def field_info(section: str, key: str) -> FieldInfo:
-    return Config.model_fields[section].annotation.model_fields[key]
+    return Config.section_fields(section)[key]
 
 
 def field_help(section: str, key: str) -> str:
     """The field's description, with its bounds (from the schema) and what an empty secret means."""
     info = field_info(section, key)
     bound = {name: getattr(m, name) for m in info.metadata for name in ("ge", "le") if hasattr(m, name)}
-    help_text = info.description
+    help_text = info.description or ""
     if len(bound) == 2:
         help_text += f" ({bound['ge']:g} to {bound['le']:g})"
     return help_text + " (left empty: unchanged)" if (section, key) in SECRETS else help_text
@@ -31,7 +31,7 @@ def settings_component(section: str, key: str, value: object) -> gr.components.C
     """An input for one config field, built from its schema: label, help, bounds, choices; `value` until the page's
     load event fills in the values saved by then."""
     info = field_info(section, key)
-    common = {"label": field_label(section, key), "info": field_help(section, key), "value": value}
+    common: dict[str, Any] = {"label": field_label(section, key), "info": field_help(section, key), "value": value}
     if get_origin(info.annotation) is Literal:
         choices = [(LANGUAGE_NAMES.get(c, c), c) for c in get_args(info.annotation)]
         return gr.Dropdown(choices, **common)

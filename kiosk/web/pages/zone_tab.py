@@ -12,12 +12,18 @@ from kiosk.web.service import KioskService
 ZONE_COLOUR = (255, 200, 0)  # RGB: the zone on the still, apart from the gate's green, red and amber
 
 
+def live_still(service: KioskService) -> np.ndarray | None:
+    """The newest live picture as the screen shows it (BGR, display-sized); None before the first frame."""
+    latest = service.pipeline.broadcast.latest()
+    return None if latest is None else cv2.imdecode(np.frombuffer(latest.jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+
 def zone_still(service: KioskService, zone: list[float]) -> np.ndarray | None:
     """The newest live picture (RGB) with the zone drawn on it; None before the first frame."""
-    latest = service.pipeline.broadcast.latest()
-    if latest is None:
+    still = live_still(service)
+    if still is None:
         return None
-    image = cv2.cvtColor(cv2.imdecode(np.frombuffer(latest.jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    image = cv2.cvtColor(still, cv2.COLOR_BGR2RGB)
     height, width = image.shape[:2]
     x1, y1, x2, y2 = (int(round(v * size)) for v, size in zip(zone, (width, height, width, height)))
     shade = image.copy()
@@ -44,10 +50,9 @@ def zone_tab(service: KioskService, page: gr.Blocks) -> None:
         return zone_still(service, saved), saved, None, f"Saved zone: {zone_text(saved)}"
 
     def clicked(current: list[float] | None, first: list[float] | None, event: gr.SelectData):
-        latest = service.pipeline.broadcast.latest()
-        if latest is None:
+        image = live_still(service)
+        if image is None:
             return gr.skip(), current, None, "No picture yet: the camera delivers no frames."
-        image = cv2.imdecode(np.frombuffer(latest.jpeg, np.uint8), cv2.IMREAD_COLOR)
         point = [event.index[0] / image.shape[1], event.index[1] / image.shape[0]]
         if first is None:
             return gr.skip(), current, point, "Now click the opposite corner."
