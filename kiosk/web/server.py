@@ -113,6 +113,7 @@ def prepare(config: Config, host: str | None, port: int | None) -> tuple[tuple[P
     if config.web.tls_port:
         check_port(host or config.web.host, config.web.tls_port, "web.tls_port")
     use_private_temp_dir(config)
+    import kiosk.web.app  # noqa: F401 - Gradio, now: before the camera and the models compete for the CPU
     from kiosk.web.tls import certificate
     try:
         return certificate(config), None  # a missing web.tls_cert is a config error
