@@ -33,10 +33,11 @@ from kiosk.web.service import KioskService
 log = logging.getLogger(__name__)
 
 
-def build_pipeline(config: Config, source: str | None = None) -> LivePipeline:
-    """A pipeline ready to start; `source` overrides camera.source (a video file for tests and benchmarks)."""
+def build_pipeline(config: Config, source: str | None = None, camera: CameraSource | None = None) -> LivePipeline:
+    """A pipeline ready to start; `source` overrides camera.source (a video file for tests and benchmarks), and
+    `camera` the camera itself (a simulated one, kiosk.bench.walkup)."""
     return LivePipeline(
-        source=CameraSource(config.camera.overridden(source)),
+        source=camera or CameraSource(config.camera.overridden(source)),
         detector=load_detector(config),
         classifier=load_classifier(config),
         decision=GateDecision(config.decision),

@@ -71,6 +71,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         items = read_voc(Path(args.folder))
         if args.only:
             items = only_listed(items, Path(args.only))
+        if args.walk_up:
+            return walk_up(items, config, args)
         analyzer = load_live_analyzer(config) if args.live else load_analyzer(config)
         report = evaluate(analyzer, items, args.min_size, image_limits(config))
     except VocError as exc:
@@ -83,6 +85,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(format_report(report, f"{args.folder}: {report['images']} photos, faces >= {args.min_size:g} px, "
                                     f"{report['detector']} ({report['settings']} settings)"))
+    return 0
+
+
+def walk_up(items: list, config, args: argparse.Namespace) -> int:
+    """`eval --walk-up`: each photo as a person walking up to the kiosk, through the live pipeline; per person."""
+    from kiosk.bench.walkup import clips_of, play, report
+    started = time.perf_counter()
+    clips = clips_of(items, config, args.min_size)
+    result = report(play(clips, config))
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    print(f"{args.folder}: {len(clips)} walk-up clips, persons (faces >= {args.min_size:g} px) "
+          f"{result.persons}, found {result.found}, in {time.perf_counter() - started:.0f} s")
+    print(f"  masks passed {result.masks_passed:.4f}, bare faces stopped {result.bare_stopped:.4f}, "
+          f"worn wrongly stopped {result.incorrect_stopped:.4f}, no verdict {result.undecided}")
+    print(f"  time to verdict p50 {result.seconds_p50:.2f} s, p90 {result.seconds_p90:.2f} s")
+    if result.bare_passed:
+        print(f"  bare faces passed: {', '.join(result.bare_passed)}")
+    if result.bare_shown_mask:
+        print(f"  bare faces shown `mask` on some frame: {', '.join(result.bare_shown_mask)}")
     return 0
 
 
@@ -243,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--only", metavar="LIST",
                             help="only the images named in this file, one name per line (for example "
                                  "models_ir/mask_classifier/validation_photos.txt: the classifier's held-out photos)")
+    evaluation.add_argument("--walk-up", action="store_true",
+                            help="per person: each photo as a walk-up clip through the live pipeline "
+                                 "(kiosk.bench.walkup), the final verdict of each face's track and its time")
     evaluation.add_argument("--json", action="store_true", help="one JSON object")
     evaluation.set_defaults(func=cmd_eval)
 

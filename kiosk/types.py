@@ -17,6 +17,7 @@ class Face:
     keypoints: np.ndarray      # (K, 2) in pixels; the first three are the image-left eye, the other eye, the nose tip
     label: str | None = None
     label_score: float | None = None
+    probabilities: np.ndarray | None = None  # the classifier's, per class (kiosk.vision.classifier.CLASSES)
 
     def to_json(self) -> dict:
         return {
@@ -38,8 +39,9 @@ class Frame:
 class TrackedFace:
     face: Face
     track_id: int
-    label: str | None          # smoothed over the last frames
+    label: str | None          # what is shown: the track's verdict, or None on a frame that contradicts it
     label_since: float
+    verdict: str | None = None  # what the track's frames have decided (kiosk.vision.verdict)
 
 
 class GateState(str, Enum):

@@ -125,3 +125,21 @@ def test_average_precision_and_matching():
     assert match(detections, np.array([0.5, 0.9, 0.7]), truth, 0.5).tolist() == [-1, 0, 1]
     assert size_bands(32) == [(32, 48), (48, 80), (80, float("inf"))]
     assert size_bands(60) == [(60, 80), (80, float("inf"))]
+
+
+def test_walk_up_plays_each_photo_through_the_live_pipeline_and_judges_each_person(tmp_path, masked_portrait):
+    for folder in ("JPEGImages", "Annotations"):
+        (tmp_path / folder).mkdir()
+    write_photo(tmp_path, "bare", grace_hopper(), [("without_mask", GRACE_HOPPER_FACE)])
+    write_photo(tmp_path, "masked", masked_portrait, [("with_mask", GRACE_HOPPER_FACE)])
+    result = run_eval(tmp_path, "--walk-up", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["persons"] == {"mask": 1, "no_mask": 1, "incorrect": 0}
+    assert figures["found"] == figures["persons"]
+    assert figures["masks_passed"] == 1.0 and figures["bare_stopped"] == 1.0 and not figures["bare_shown_mask"]
+    assert 0 < figures["seconds_p50"] <= 0.7
+    listing = tmp_path / "only.txt"
+    listing.write_text("bare.jpg\n")
+    text = run_eval(tmp_path, "--walk-up", "--only", listing)
+    assert text.returncode == 0 and "1 walk-up clips" in text.stdout and "bare faces stopped 1.0000" in text.stdout

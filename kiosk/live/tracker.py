@@ -1,27 +1,28 @@
-"""Light IoU tracker: keeps a face's identity across frames; a label shows only while the last frames agree.
+"""Light IoU tracker: keeps a face's identity across frames; its label is the verdict of all its frames.
 
-Guarantees: a new track starts unlabelled; a track whose frame label changes is unlabelled until
-`confirm_frames` frames in a row agree on the new one, so a person who takes another's place (IoU cannot tell
-them apart) is never shown, or judged, with the label of the person before.
+Guarantees: a new track starts unlabelled and gets a label once its frames' evidence decides
+(kiosk.vision.verdict); a track whose frame label has disagreed with its verdict for `confirm_frames` frames
+in a row starts again from nothing, so a person who takes another's place (IoU cannot tell them apart) is never
+shown, or judged, with the label of the person before.
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kiosk.types import Face, TrackedFace
 from kiosk.vision.imageops import iou
+from kiosk.vision.verdict import TrackEvidence, VerdictRule
 
 
 @dataclass
 class Track:
     track_id: int
     box: np.ndarray
-    labels: deque
+    evidence: TrackEvidence
     label: str | None = None
-    label_since: float = 0.0   # when the smoothed label last changed (capture time, s)
+    label_since: float = 0.0   # when the verdict last changed (capture time, s)
     missed: int = 0
 
 
@@ -30,6 +31,7 @@ class FaceTracker:
     confirm_frames: int = 2
     min_iou: float = 0.3
     max_missed: int = 5
+    rule: VerdictRule = field(default_factory=VerdictRule)
     tracks: list[Track] = field(default_factory=list)
     _next_id: int = 1
 
@@ -45,7 +47,7 @@ class FaceTracker:
                 if overlaps[position] >= best_iou:
                     best = unmatched.pop(position)
             if best is None:
-                track = Track(self._next_id, face.box, deque(maxlen=self.confirm_frames))
+                track = Track(self._next_id, face.box, TrackEvidence(self.rule, self.confirm_frames))
                 self._next_id += 1
                 self.tracks.append(track)
             else:
@@ -60,10 +62,8 @@ class FaceTracker:
         tracked = []
         for face, track in matched:
             track.box, track.missed = face.box, 0
-            track.labels.append(face.label)
-            agreed = len(track.labels) == self.confirm_frames and len(set(track.labels)) == 1
-            label = face.label if agreed else None if face.label != track.label else track.label
+            label = track.evidence.add(face.probabilities)
             if label != track.label:
                 track.label, track.label_since = label, timestamp
-            tracked.append(TrackedFace(face, track.track_id, track.label, track.label_since))
+            tracked.append(TrackedFace(face, track.track_id, track.label, track.label_since, track.evidence.verdict))
         return tracked

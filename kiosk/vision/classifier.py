@@ -9,8 +9,8 @@ import numpy as np
 import openvino as ov
 
 from kiosk.types import Face
+from kiosk.vision.verdict import CLASSES, VerdictRule  # noqa: F401 - CLASSES: the order of the outputs, here too
 
-CLASSES = ("mask", "no_mask", "incorrect")
 METADATA_NAME = "mask_classifier.json"
 
 
@@ -41,6 +41,8 @@ class MaskClassifier:
         self.input_size = int(metadata["input_size"])
         self.margin = float(metadata["margin"])
         self.max_batch = max_batch
+        # how a track's frames become a verdict: calibrated with this model (older models: the defaults)
+        self.verdict = VerdictRule(**metadata.get("verdict", {}))
         self._request = compiled.create_infer_request()
 
     def preprocess(self, image: np.ndarray, boxes: list[np.ndarray]) -> np.ndarray:
@@ -50,7 +52,7 @@ class MaskClassifier:
         """Sets label and label_score on faces from their rows of class probabilities (extra faces keep None)."""
         for face, row in zip(faces, probabilities):
             best = int(row.argmax())
-            face.label, face.label_score = self.classes[best], float(row[best])
+            face.label, face.label_score, face.probabilities = self.classes[best], float(row[best]), row
 
     def probabilities(self, crops: np.ndarray, request: ov.InferRequest | None = None) -> np.ndarray:
         """Class probabilities (N, 3) for prepared crops, max_batch at a time; on `request` when given (a thread

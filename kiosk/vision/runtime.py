@@ -29,10 +29,13 @@ def resolve_device(requested: str) -> str:
     return "CPU"
 
 
-def compile_model(xml_path: Path, config: Config, input_shape: list[int] | None = None) -> ov.CompiledModel:
+def compile_model(xml_path: Path, config: Config, input_shape: list[int] | None = None,
+                  exact: bool = False) -> ov.CompiledModel:
     """Compile an IR once, caching the compiled blob in the configured cache directory.
 
     `input_shape` fixes a model with a dynamic input to one static shape (static shapes run faster on CPU).
+    `exact` keeps f32 arithmetic where OpenVINO would pick bf16 (CPUs with AMX): the figures measured for the
+    model then hold on every box.
     """
     cache_dir = config.cache_dir() / "openvino"
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +47,10 @@ def compile_model(xml_path: Path, config: Config, input_shape: list[int] | None 
     if input_shape is not None:
         model.reshape({model.inputs[0]: input_shape})
     before = set(cache_dir.iterdir())
-    compiled = ov_core.compile_model(model, device, {hints.performance_mode: hint})
+    properties = {hints.performance_mode: hint}
+    if exact:
+        properties[hints.inference_precision] = ov.Type.f32
+    compiled = ov_core.compile_model(model, device, properties)
     # a new blob means it was compiled now; none means the one made earlier (at install: boot preload) was used
     fresh = set(cache_dir.iterdir()) - before
     log.info("%s%s on %s: %s", xml_path.name, f" {input_shape}" if input_shape else "", device,
