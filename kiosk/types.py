@@ -77,6 +77,8 @@ class Published:
     frame_size: tuple[int, int]  # width, height of the camera frame the face boxes refer to
     people: tuple[int, ...] = ()  # track ids of the faces the verdict is about (in the zone)
     reason: str | None = None     # the label behind a PASS or STOP: "mask", "no_mask" or "incorrect"
+    shown: tuple[str | None, ...] = ()  # per face: the label it shows beside the state (kiosk.live.decision)
+    in_zone: tuple[bool, ...] = ()      # per face: whether it takes part in the decision
 
 
 def on_changes(callback: Callable[[Published, str], None],

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import urllib.error
+import urllib.request
 
 import cv2
 import numpy as np
@@ -170,7 +172,12 @@ def test_camera_lost_and_service_down_are_told_apart(browser, tmp_path):
         wait_for_state(page, "STOP")
         camera.unplug()
         wait_for_state(page, "DISCONNECTED")
-        assert page.locator(".gate-title").inner_text() == "CAMERA DISCONNECTED"
+        # the visitor is told what to do; the technical reason is the admin's (/healthz, the admin page)
+        assert page.locator(".gate-title").inner_text() == "PLEASE SEE STAFF"
+        assert "cannot check masks" in page.locator(".gate-detail").inner_text()
+        with pytest.raises(urllib.error.HTTPError) as unhealthy:
+            urllib.request.urlopen(kiosk.url + "/healthz", timeout=5)
+        assert unhealthy.value.code == 503 and "camera" in unhealthy.value.read().decode()
         screenshot(page, "kiosk-camera-disconnected-1024x768")
         kiosk.stop()
         wait_for_state(page, "OFFLINE")
@@ -203,6 +210,47 @@ def test_a_new_person_at_the_same_place_never_shows_the_previous_label(browser, 
     after = [entry for entry in drawn if entry["frame"] % total >= cut]
     assert not [entry for entry in after if "no mask" in entry["labels"]], after[:10]
     assert any("mask" in entry["labels"] for entry in after)
+
+
+def test_each_frame_shows_a_banner_that_agrees_with_its_boxes_and_says_what_to_do(browser, tmp_path, masked_portrait,
+                                                                                 below_nose_portrait):
+    # a bare face, a mask worn below the nose and a mask, one after another at the same place, looping
+    faces = [grace_hopper(), below_nose_portrait, masked_portrait]
+    video = write_video(tmp_path / "three.avi", [frame_with_face(WIDTH, HEIGHT, face) for face in faces
+                                                 for _ in range(60)], 30)
+    kiosk = KioskServer(tmp_path, video).start()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        page.goto(kiosk.url + "/")
+        page.evaluate("""() => { window.bannersSeen = []; setInterval(() => { const e = document.querySelector(
+            '[data-state]'); window.bannersSeen.push([e.dataset.state, e.dataset.reason,
+            document.querySelector('.gate-detail').textContent]); }, 50); }""")
+        page.wait_for_function("""() => { const seen = window.kioskLabels || [];
+            return seen.some(e => e.state === 'PASS') && seen.some(e => e.labels.includes('no mask'))
+                && seen.filter(e => e.state === 'STOP').length > 30; }""", timeout=60000)
+        wait_for_state(page, "STOP")
+        screenshot(page, "kiosk-stop-1920x1080")
+        area = page.locator(".video-area").bounding_box()
+        picture = page.locator("canvas.live-video").bounding_box()
+        page.set_viewport_size({"width": 1080, "height": 1920})
+        page.wait_for_function("(window.kioskLabels || []).filter(e => e.labels.length).length > 400", timeout=60000)
+        screenshot(page, "kiosk-portrait-1080x1920")
+        drawn, banners = page.evaluate("[window.kioskLabels, window.bannersSeen]")
+    finally:
+        page.close()
+        kiosk.stop()
+    # the 640x480 picture fills the area between banner and footer (scaled up, its shape kept)
+    assert picture["height"] >= 0.98 * area["height"] or picture["width"] >= 0.98 * area["width"], (picture, area)
+    for entry in drawn:
+        violations = {"no mask", "mask worn wrongly"} & set(entry["labels"])
+        assert not violations or entry["state"] == "STOP", entry           # a red or amber box only under STOP
+        assert entry["state"] != "STOP" or "mask" not in entry["labels"] or violations, entry  # never green alone
+        assert entry["inside"], entry                                       # no label cut at the picture's edge
+    details = {(reason, detail) for state, reason, detail in banners if state == "STOP"}
+    assert ("no_mask", "Please wear a mask") in details, details
+    assert all(detail == {"no_mask": "Please wear a mask",
+                          "incorrect": "Please wear your mask over nose and mouth"}[reason]
+               for reason, detail in details), details
 
 
 # -- the admin page ----------------------------------------------------------------------------------------------
@@ -382,15 +430,18 @@ def test_a_zone_drawn_on_the_still_is_saved_and_a_face_outside_it_is_ignored(bro
         screen = browser.new_page()
         try:
             screen.goto(kiosk.url + "/")
-            # every state the screen shows while the face walks through twice (its faces are drawn, not judged)
+            # every state the screen shows while the face walks through twice: its box is drawn, grey and unlabelled
             screen.evaluate("""() => { window.statesSeen = []; setInterval(() => window.statesSeen.push(
                 document.querySelector('[data-state]')?.dataset.state), 100); }""")
             screen.wait_for_function("window.statesSeen.length >= 50 && (window.kioskLabels || []).filter("
-                                     "e => e.labels.length).length >= 20", timeout=30000)
+                                     "e => e.faces).length >= 20", timeout=30000)
             states = set(screen.evaluate("window.statesSeen")) - {"CONNECTING", None}  # None: before the script
+            drawn = [entry for entry in screen.evaluate("window.kioskLabels") if entry["faces"]]
+            screenshot(screen, "kiosk-face-outside-the-zone")
         finally:
             screen.close()
         assert states == {"NO_FACE"}, states
+        assert not [entry for entry in drawn if entry["labels"]], drawn[:5]
     finally:
         page.get_by_role("button", name="Whole picture").click()
         page.get_by_role("button", name="Save zone").click()

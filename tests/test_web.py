@@ -61,7 +61,7 @@ def canvas_pixels(page) -> str:
 
 def test_kiosk_screen_shows_live_video_and_stop_for_a_bare_face(page, server):
     page.goto(server.url + "/")
-    wait_for_banner(page, "STOP", "Please wear your mask over nose and mouth")
+    wait_for_banner(page, "STOP", "Please wear a mask")
     seen: set[str] = set()
     wait_until(lambda: seen.add(canvas_pixels(page)) or len(seen) >= 3, 15, "three different pictures drawn")
     scroll = page.evaluate("[document.scrollingElement.scrollHeight, innerHeight]")
@@ -222,7 +222,9 @@ def test_a_password_set_on_the_device_works_at_once_and_an_admin_save_keeps_it(b
         assert "Saved: mask seen before PASS (ms)" in save_and_wait(page)
         page.reload()  # the form shows what is saved now, not what it held when the page was built
         page.get_by_role("tab", name="Settings").click()
-        assert page.get_by_label("mask seen before PASS (ms)").input_value() == "700"
+        # the page's load fills the form with what is saved (a loaded box may show the built page first)
+        field = page.get_by_label("mask seen before PASS (ms)").element_handle()
+        page.wait_for_function("field => field.value === '700'", arg=field, timeout=15000)
         other = browser.new_context().new_page()
         log_in(other, server, new_password)  # the admin save did not undo the new password
         other.wait_for_selector("text=mask-kiosk admin")
@@ -247,7 +249,7 @@ def test_a_source_override_survives_a_save_of_another_camera_field(browser, tmp_
         assert save_and_wait(page) == "Saved: fps."
         kiosk_page = page.context.new_page()
         kiosk_page.goto(kiosk.url + "/")
-        wait_for_banner(kiosk_page, "STOP", "Please wear your mask")  # still the override's video
+        wait_for_banner(kiosk_page, "STOP", "Please wear a mask")  # still the override's video
         saved = (tmp_path / "state" / "settings.toml").read_text()
         assert "fps = 15" in saved and "source" not in saved
         page.reload()
@@ -359,14 +361,14 @@ def test_kiosk_screen_shows_counts_and_the_notice_and_blanks_the_picture_when_th
     kiosk = KioskServer(tmp_path, camera.url, settings={"display": {"notice": notice}}).start()
     try:
         page.goto(kiosk.url + "/")
-        wait_for_banner(page, "STOP", "Please wear your mask")
+        wait_for_banner(page, "STOP", "Please wear a mask")
         page.wait_for_function("document.querySelector('.gate-counts').innerText.includes('1 stopped')")
         assert page.locator(".privacy-notice").inner_text() == notice
         assert page.locator(".gate-counts").inner_text().startswith("Today: 0 passed · 1 stopped · 0% masked")
         font_px = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.gate-counts')).fontSize)")
         assert font_px >= 18, "counts must be readable from 2 m"
         camera.unplug()
-        wait_for_banner(page, "DISCONNECTED", "CAMERA DISCONNECTED")
+        wait_for_banner(page, "DISCONNECTED", "PLEASE SEE STAFF")
         brightest = page.evaluate("""() => { const c = document.querySelector('canvas.live-video');
             const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let top = 0; for (let i = 0; i < data.length; i += 4) top = Math.max(top, data[i], data[i+1], data[i+2]);

@@ -1,4 +1,8 @@
-"""Gate decision per frame: NO_FACE, CHECKING, PASS or STOP, with hysteresis."""
+"""Gate decision per frame: NO_FACE, CHECKING, PASS or STOP, with hysteresis.
+
+It also says what each face shows with that state (`shown`): its label when it is in the entry zone and agrees
+with the state, none otherwise, so that one frame's boxes never contradict its banner: a face outside the zone is
+not judged on screen, and while a new state waits out `switch_ms` the faces behind it show no label yet."""
 from __future__ import annotations
 
 from kiosk.config.decision import DecisionConfig
@@ -17,17 +21,19 @@ class GateDecision:
         self._candidate_since = 0.0
         self.people: tuple[int, ...] = ()  # track ids in the zone at the last update
         self.reason: str | None = None     # why the state is PASS or STOP (the label behind it)
+        self.in_zone: tuple[bool, ...] = ()           # per face of the last update, in its order
+        self.shown: tuple[str | None, ...] = ()       # the label each face shows with the state
+
+    def counts(self, tracked: TrackedFace, width: int, height: int) -> bool:
+        """Whether the face takes part in the decision: its centre in the zone, and big enough."""
+        x1, y1, x2, y2 = self.settings.zone
+        bx1, by1, bx2, by2 = tracked.face.box
+        centre_x, centre_y = (bx1 + bx2) / 2 / width, (by1 + by2) / 2 / height
+        big_enough = (by2 - by1) / height >= self.settings.min_face_fraction
+        return bool(big_enough and x1 <= centre_x <= x2 and y1 <= centre_y <= y2)
 
     def faces_in_zone(self, faces: list[TrackedFace], width: int, height: int) -> list[TrackedFace]:
-        x1, y1, x2, y2 = self.settings.zone
-        chosen = []
-        for tracked in faces:
-            bx1, by1, bx2, by2 = tracked.face.box
-            centre_x, centre_y = (bx1 + bx2) / 2 / width, (by1 + by2) / 2 / height
-            big_enough = (by2 - by1) / height >= self.settings.min_face_fraction
-            if big_enough and x1 <= centre_x <= x2 and y1 <= centre_y <= y2:
-                chosen.append(tracked)
-        return chosen
+        return [tracked for tracked in faces if self.counts(tracked, width, height)]
 
     def raw_state(self, faces: list[TrackedFace], timestamp: float) -> GateState:
         if not faces:
@@ -40,7 +46,8 @@ class GateDecision:
         return GateState.CHECKING
 
     def update(self, faces: list[TrackedFace], width: int, height: int, timestamp: float) -> GateState:
-        in_zone = self.faces_in_zone(faces, width, height)
+        self.in_zone = tuple(self.counts(tracked, width, height) for tracked in faces)
+        in_zone = [tracked for tracked, inside in zip(faces, self.in_zone) if inside]
         raw = self.raw_state(in_zone, timestamp)
         if raw != self._candidate:
             self._candidate, self._candidate_since = raw, timestamp
@@ -55,4 +62,15 @@ class GateDecision:
             self.reason = next((label for label in ("no_mask", "incorrect") if label in labels), self.reason)
         else:
             self.reason = None
+        stopped_for = self.state == GateState.STOP and bool(labels & VIOLATIONS)
+        self.shown = tuple(tracked.label if inside and _agrees(tracked.label, self.state, stopped_for) else None
+                           for tracked, inside in zip(faces, self.in_zone))
         return self.state
+
+
+def _agrees(label: str | None, state: GateState, stopped_for: bool) -> bool:
+    """Whether a face's label can show beside the banner: a violation only under STOP, and a mask under STOP only
+    beside the face that STOP is about."""
+    if label in VIOLATIONS:
+        return state == GateState.STOP
+    return label != "mask" or state != GateState.STOP or stopped_for

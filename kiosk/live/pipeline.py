@@ -298,10 +298,12 @@ class LivePipeline:
         if behind > MAX_FRAMES_BEHIND and now - self.last_published_at < SHOW_STALE_AFTER_S:
             self.stale_hidden += 1
             return
-        image = annotate_tracked(frame.image, tracked, (self.display.max_width, self.display.max_height))
+        image = annotate_tracked(frame.image, tracked, self.decision.shown, self.decision.in_zone,
+                                 self.decision.settings.zone, (self.display.max_width, self.display.max_height))
         jpeg = encode_jpeg(image, self.display.jpeg_quality)
         now = time.monotonic()
         self.last_published_at = now
         self.broadcast.publish(Published(job.sequence, frame.index, frame.captured, now, tracked, state, jpeg, behind,
-                                         (width, height), self.decision.people, self.decision.reason))
+                                         (width, height), self.decision.people, self.decision.reason,
+                                         self.decision.shown, self.decision.in_zone))
         self.metrics.record_published((now - frame.captured) * 1000)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kiosk.types import Face, TrackedFace
+from kiosk.types import Face, Published, TrackedFace
 
 # BGR: green mask, red no mask, amber worn wrongly, grey not yet classified
 LABEL_COLOURS = {"mask": (60, 180, 40), "no_mask": (40, 40, 220), "incorrect": (0, 170, 255), None: (160, 160, 160)}
+OUTSIDE_COLOUR = (90, 90, 90)   # a face outside the entry zone: not judged
+ZONE_COLOUR = (200, 200, 200)
 LABEL_TEXT = {"mask": "mask", "no_mask": "no mask", "incorrect": "mask worn wrongly", None: "not judged"}
 
 
@@ -96,17 +98,32 @@ def describe_labels(labels: list[str | None]) -> str:
     return f"{faces}: " + ", ".join(f"{count} {text}" for text, count in counts)
 
 
-def annotate_tracked(image: np.ndarray, tracked: list[TrackedFace], max_size: tuple[int, int]) -> np.ndarray:
-    """The live picture: boxes only."""
-    return annotate(image, [t.face for t in tracked], [t.label for t in tracked], max_size, texts=False)
+def annotate_tracked(image: np.ndarray, tracked: list[TrackedFace], shown: tuple[str | None, ...],
+                     in_zone: tuple[bool, ...], zone: list[float], max_size: tuple[int, int]) -> np.ndarray:
+    """The live picture: boxes only, in the colour of the label each face shows (kiosk.live.decision); a face
+    outside the entry zone gets a thin grey box, and a zone smaller than the picture is outlined."""
+    canvas = annotate(image, [t.face for t in tracked], list(shown), max_size, texts=False)
+    scale = canvas.shape[1] / image.shape[1]
+    for t, inside in zip(tracked, in_zone):
+        if not inside:
+            x1, y1, x2, y2 = (int(round(v * scale)) for v in t.face.box)
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), OUTSIDE_COLOUR, max(2, round(canvas.shape[0] / 240)))
+    if list(zone) != [0.0, 0.0, 1.0, 1.0]:
+        height, width = canvas.shape[:2]
+        corners = [int(round(v)) for v in (zone[0] * width, zone[1] * height, zone[2] * width, zone[3] * height)]
+        cv2.rectangle(canvas, (corners[0], corners[1]), (min(corners[2], width - 1), min(corners[3], height - 1)),
+                      ZONE_COLOUR, max(1, round(canvas.shape[0] / 360)), cv2.LINE_AA)
+    return canvas
 
 
-def face_labels(tracked: list[TrackedFace], frame_size: tuple[int, int]) -> list[dict]:
-    """What the screen writes over the live picture: each face's box as fractions of the frame, its label (None
-    while unconfirmed) and the classifier's confidence (shown on the admin page only)."""
-    width, height = frame_size
-    return [{"box": [round(float(v), 4) for v in (t.face.box / (width, height, width, height))], "label": t.label,
-             "score": None if t.face.label_score is None else round(t.face.label_score, 3)} for t in tracked]
+def face_labels(item: Published) -> list[dict]:
+    """What the screen writes over the live picture: each face's box as fractions of the frame, the label it shows
+    (None while unconfirmed, outside the zone or ahead of the state), whether it is in the zone, and the
+    classifier's confidence (shown on the admin page only)."""
+    width, height = item.frame_size
+    return [{"box": [round(float(v), 4) for v in (t.face.box / (width, height, width, height))], "label": label,
+             "zone": inside, "score": None if t.face.label_score is None else round(t.face.label_score, 3)}
+            for t, label, inside in zip(item.faces, item.shown, item.in_zone, strict=True)]
 
 
 def encode_jpeg(image: np.ndarray, quality: int) -> bytes:

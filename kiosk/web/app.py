@@ -283,8 +283,9 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
             camera_lost = status.state == CameraState.DISCONNECTED.value
             if latest is not None and latest.sequence > sent_sequence and not camera_lost:
                 sent_sequence = latest.sequence
-                await socket.send_text(json.dumps({"faces": face_labels(latest.faces, latest.frame_size),
-                                                   "frame": latest.frame_index}))
+                # the state and reason go with the frame they belong to: the banner changes as it is drawn
+                await socket.send_text(json.dumps({"faces": face_labels(latest), "frame": latest.frame_index,
+                                                   "state": latest.state.value, "reason": latest.reason}))
                 await socket.send_bytes(latest.jpeg)
                 continue
             woken = asyncio.create_task(wake.wait())

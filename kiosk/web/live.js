@@ -12,11 +12,14 @@ const isKioskScreen = element.querySelector(".kiosk-screen") !== null;
 const TEXTS = {
   en: {
     PASS: ["PASS", "Thank you — please go ahead"],
-    STOP: ["STOP", "Please wear your mask over nose and mouth"],
+    STOP: ["STOP", "Please wear a mask"],
+    "STOP-no_mask": ["STOP", "Please wear a mask"],
+    "STOP-incorrect": ["STOP", "Please wear your mask over nose and mouth"],
     CHECKING: ["CHECKING", "Please hold still for a moment"],
     NO_FACE: ["WELCOME", "Masks required — please face the camera"],
     CONNECTING: ["WELCOME", "Connecting…"],
     DISCONNECTED: ["CAMERA DISCONNECTED", "Reconnecting…"],
+    "DISCONNECTED-screen": ["PLEASE SEE STAFF", "This checkpoint cannot check masks right now"],
     OFFLINE: ["KIOSK OFFLINE", "The kiosk service is not reachable — reconnecting…"],
     labels: { mask: "mask", no_mask: "no mask", incorrect: "mask worn wrongly" },
     counts: (c) => `Today: ${c.passed} passed · ${c.stopped} stopped` +
@@ -24,11 +27,14 @@ const TEXTS = {
   },
   zh: {
     PASS: ["请通行", "谢谢配合"],
-    STOP: ["请停步", "请正确佩戴口罩，遮住口鼻"],
+    STOP: ["请停步", "请佩戴口罩"],
+    "STOP-no_mask": ["请停步", "请佩戴口罩"],
+    "STOP-incorrect": ["请停步", "请正确佩戴口罩，遮住口鼻"],
     CHECKING: ["检测中", "请稍候，保持不动"],
     NO_FACE: ["欢迎", "须佩戴口罩，请面向摄像头"],
     CONNECTING: ["欢迎", "正在连接…"],
     DISCONNECTED: ["摄像头已断开", "正在重新连接…"],
+    "DISCONNECTED-screen": ["请联系工作人员", "本检测点暂时无法检测口罩"],
     OFFLINE: ["服务未连接", "检测服务无法访问，正在重新连接…"],
     labels: { mask: "已戴口罩", no_mask: "未戴口罩", incorrect: "口罩未戴好" },
     counts: (c) => `今日：通过 ${c.passed} · 拦截 ${c.stopped}` +
@@ -37,9 +43,10 @@ const TEXTS = {
 };
 // as the boxes in the picture (kiosk/live/render.py LABEL_COLOURS)
 const LABEL_COLOURS = { mask: "#28b43c", no_mask: "#dc2828", incorrect: "#ffaa00" };
+const GATE_STATES = new Set(["NO_FACE", "CHECKING", "PASS", "STOP"]);
 const played = new Set();  // "people|cue" already heard: at most once per person
 window.kioskAudioLog = window.kioskAudioLog || [];
-window.kioskLabels = window.kioskLabels || [];  // the labels written on each drawn frame (tests read it)
+window.kioskLabels = window.kioskLabels || [];  // each drawn frame's state and labels (tests read it)
 let language = window.kioskLanguage || "en";  // set by the page's head until the first status says
 let pending = null;       // [faces message, JPEG blob]: only the newest frame is drawn
 let nextFaces = { faces: [] };
@@ -52,32 +59,45 @@ function writeLabels(message) {
   context.font = `700 ${size}px system-ui, "Noto Sans CJK SC", "DejaVu Sans", sans-serif`;
   context.textBaseline = "top";
   const written = [];
+  let inside = true;  // every label within the picture
   for (const face of faces) {
-    if (!face.label) continue;  // not yet confirmed: the grey box says "looking"
+    if (!face.label) continue;  // not judged (yet, or outside the zone): the grey box says so
     let text = texts[face.label] || face.label;
     if (!isKioskScreen && face.score !== null) text += ` ${Math.round(face.score * 100)}%`;
-    const x = face.box[0] * canvas.width;
-    const top = Math.max(0, face.box[1] * canvas.height - size * 1.3);
     const width = context.measureText(text).width + size * 0.5;
+    const x = Math.max(0, Math.min(face.box[0] * canvas.width, canvas.width - width));  // never cut at the edge
+    const top = Math.max(0, face.box[1] * canvas.height - size * 1.3);
     context.fillStyle = LABEL_COLOURS[face.label] || "#a0a0a0";
     context.fillRect(x, top, width, size * 1.3);
     context.fillStyle = face.label === "incorrect" ? "#111" : "#fff";
     context.fillText(text, x + size * 0.25, top + size * 0.15);
     written.push(text);
+    inside = inside && x >= 0 && x + width <= canvas.width + 0.5;
   }
-  window.kioskLabels.push({ frame: message.frame, labels: written });
+  window.kioskLabels.push({ frame: message.frame, state: message.state, reason: message.reason, labels: written,
+                            faces: faces.length, inside });
   if (window.kioskLabels.length > 2000) window.kioskLabels.shift();
 }
 
-function showState(state) {
+// the banner's [title, detail]: STOP says what to do about its reason; a camera that is down tells the visitor to
+// see staff on the public screen, while the admin's view names it
+function bannerText(state, reason) {
+  const texts = TEXTS[language] || TEXTS.en;
+  if (state === "STOP" && reason && texts["STOP-" + reason]) return texts["STOP-" + reason];
+  if (state === "DISCONNECTED" && isKioskScreen) return texts["DISCONNECTED-screen"];
+  return texts[state] || [state, ""];
+}
+
+function showState(state, reason) {
   element.dataset.state = state;
+  element.dataset.reason = reason || "";
   if (state === "DISCONNECTED" || state === "OFFLINE") {  // no frozen face on a public screen
     pending = null;
     context.fillStyle = "#000";
     context.fillRect(0, 0, canvas.width, canvas.height);
   }
   if (!banner) return;
-  const [title, detail] = (TEXTS[language] || TEXTS.en)[state] || [state, ""];
+  const [title, detail] = bannerText(state, reason);
   banner.className = "gate-banner state-" + state;
   banner.querySelector(".gate-title").textContent = title;
   banner.querySelector(".gate-detail").textContent = detail;
@@ -101,7 +121,9 @@ function playCue(status) {
 
 function showStatus(status) {
   language = status.lang || language;
-  showState(status.state);
+  // a gate state is shown with the frame it belongs to (drawPending), so banner and boxes always agree; the
+  // status shows the states without frames, and the first state after them
+  if (!GATE_STATES.has(status.state) || !GATE_STATES.has(element.dataset.state)) showState(status.state, status.reason);
   const texts = TEXTS[language] || TEXTS.en;
   if (countsLine && status.counts) countsLine.textContent = texts.counts(status.counts);
   if (noticeLine) noticeLine.textContent = status.notice || "";
@@ -122,6 +144,7 @@ async function drawPending() {
       context.drawImage(bitmap, 0, 0);
       bitmap.close();
       writeLabels(faces);
+      if (faces.state) showState(faces.state, faces.reason);
       window.dispatchEvent(new CustomEvent("kiosk-frame", { detail: { canvas } }));
     } catch (error) {
       console.warn("frame skipped", error);
