@@ -19,6 +19,7 @@ from kiosk.errors import one_line
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
 from kiosk.live.pipeline import LivePipeline
+from kiosk.live.selftest import run_self_test
 from kiosk.outputs import OutputsStatus
 from kiosk.outputs.gate import GateController
 from kiosk.outputs.mqtt import MqttReporter, MqttStatus
@@ -34,15 +35,22 @@ log = logging.getLogger(__name__)
 
 
 def build_pipeline(config: Config, source: str | None = None, camera: CameraSource | None = None) -> LivePipeline:
-    """A pipeline ready to start; `source` overrides camera.source (a video file for tests and benchmarks), and
-    `camera` the camera itself (a simulated one, kiosk.bench.walkup)."""
+    """A pipeline ready to start, its models self-tested (kiosk.live.selftest); `source` overrides camera.source
+    (a video file for tests and benchmarks), and `camera` the camera itself (a simulated one, kiosk.bench.walkup)."""
+    detector, classifier = load_detector(config), load_classifier(config)
+    self_test = run_self_test(detector, classifier, config.decision, config.tracker)
+    if self_test.ok:
+        log.info("self-test: ok")
+    else:
+        log.error("self-test %s: out of service, the gate passes nobody", self_test.detail)
     return LivePipeline(
         source=camera or CameraSource(config.camera.overridden(source)),
-        detector=load_detector(config),
-        classifier=load_classifier(config),
+        detector=detector,
+        classifier=classifier,
         decision=GateDecision(config.decision),
         tracker=config.tracker,
         display=config.display,
+        self_test=self_test,
         jobs=config.pipeline.jobs,
     )
 

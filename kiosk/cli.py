@@ -153,6 +153,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     for line in describe_setup(config, detector, classifier):
         print(line)
     print(f"models compiled in {time.perf_counter() - started:.2f} s")
+    from kiosk.live.selftest import run_self_test
+    self_test = run_self_test(detector, classifier, config.decision, config.tracker)
+    print(f"self-test (golden faces through detector, classifier and decision): {self_test.detail}")
     print(f"admin password: {'set' if config.admin.password_hash else 'NOT SET (mask-kiosk set-password)'}")
     cjk = cjk_fonts()
     if config.display.language == "zh" and not cjk:
@@ -168,7 +171,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"admin over HTTPS: port {config.web.tls_port}, certificate {pair[0]} (SHA-256 {fingerprint(pair[0])})")
     else:
         print(f"admin over HTTPS: port {config.web.tls_port}; a self-signed certificate is made at the first start")
-    return 0
+    return 0 if self_test.ok else 1
 
 
 def cmd_models_build(args: argparse.Namespace) -> int:

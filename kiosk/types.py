@@ -52,8 +52,10 @@ class GateState(str, Enum):
 
 
 class CameraState(str, Enum):
-    """What the kiosk shows in place of a gate state while its camera delivers no frames."""
+    """What the kiosk shows in place of a gate state: its camera delivers no frames, or its start-up self-test
+    failed (kiosk.live.selftest) and it judges nobody."""
     DISCONNECTED = "DISCONNECTED"
+    OUT_OF_SERVICE = "OUT_OF_SERVICE"
 
 
 ShownState = GateState | CameraState  # what the screen, /healthz, /metrics and MQTT say the gate is doing
@@ -61,7 +63,8 @@ ShownState = GateState | CameraState  # what the screen, /healthz, /metrics and 
 
 class Health(NamedTuple):
     healthy: bool
-    reason: str     # "ok", or what is wrong (camera lost, pipeline stalled, a thread stopped)
+    reason: str     # "ok", or what is wrong (camera lost, pipeline stalled, a thread stopped, self-test failed)
+    hold: bool = False  # the door stays held whatever gate.fail_state says: the models themselves are in doubt
 
 
 @dataclass(frozen=True)

@@ -213,11 +213,11 @@ def test_a_slow_webhook_never_opens_the_door_late():
     from kiosk.config.gate import GateConfig
     from kiosk.outputs.gate import MAX_LATE_S, GateController
     from kiosk.outputs.relays import backends_for
-    from kiosk.types import GateState
+    from kiosk.types import GateState, Health
     webhook = FirstAttemptHangs()
     settings = GateConfig(mode="hard", pulse_ms=1000, webhook_url=webhook.url, webhook_timeout_s=5.0,
                           webhook_retries=2)
-    controller = GateController(settings, backends_for(settings, "kiosk-1"), lambda: (True, "ok"))
+    controller = GateController(settings, backends_for(settings, "kiosk-1"), lambda: Health(True, "ok"))
     worker = controller.workers[0]
     given: list[float] = []
     put = worker.put

@@ -109,7 +109,7 @@ def test_a_video_file_without_loop_ends_and_says_so(config, tmp_path):
         wait_until(lambda: pipeline.source.ended, 10)
         assert pipeline.source.frames_read == 15  # played once, not again
         wait_until(lambda: pipeline.state == CameraState.DISCONNECTED, 5)
-        healthy, reason = pipeline.health()
+        healthy, reason, _ = pipeline.health()
         assert not healthy and "video file ended" in reason
         assert pipeline.worth_keeping()  # systemd's watchdog must not restart it to replay the file
     finally:

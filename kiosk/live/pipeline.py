@@ -32,8 +32,9 @@ from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
 from kiosk.live.metrics import PipelineMetrics, PipelineSnapshot
 from kiosk.live.render import annotate_tracked, encode_jpeg
+from kiosk.live.selftest import SelfTest
 from kiosk.live.tracker import FaceTracker
-from kiosk.types import CameraState, Face, Frame, Health, Published, ShownState
+from kiosk.types import CameraState, Face, Frame, GateState, Health, Published, ShownState
 from kiosk.vision.classifier import MaskClassifier
 from kiosk.vision.detectors.base import FaceDetector
 from kiosk.vision.imageops import Letterbox
@@ -96,8 +97,10 @@ class Broadcast:
 
 class LivePipeline:
     def __init__(self, source: CameraSource, detector: FaceDetector, classifier: MaskClassifier,
-                 decision: GateDecision, tracker: TrackerConfig, display: DisplayConfig, jobs: int = 2):
+                 decision: GateDecision, tracker: TrackerConfig, display: DisplayConfig, self_test: SelfTest,
+                 jobs: int = 2):
         self.source = source
+        self.self_test = self_test  # failed: out of service, never PASS (kiosk.live.selftest)
         self.detector = detector
         self.classifier = classifier
         self.decision = decision
@@ -183,7 +186,9 @@ class LivePipeline:
             log.info("camera switched to %s", camera.source)
 
     def health(self) -> Health:
-        """Healthy only while frames are being published."""
+        """Healthy only while frames are being published, and never after a failed self-test."""
+        if not self.self_test.ok:
+            return Health(False, f"self-test {self.self_test.detail}", hold=True)
         if not self._threads_alive():
             return Health(False, "pipeline thread stopped")
         if not self.source.connected:
@@ -195,9 +200,10 @@ class LivePipeline:
     def worth_keeping(self) -> bool:
         """For the systemd watchdog: False when a restart could help (stalled or hung), True while the camera
         is merely absent and its reconnect loop is still running."""
-        healthy, _ = self.health()
-        if healthy:
+        if self.health().healthy:
             return True
+        if not self.self_test.ok:
+            return self._threads_alive()  # a restart would fail the same test: stay up, out of service
         retrying = not self.source.connected and time.monotonic() - self.source.last_activity < HUNG_CAMERA_S
         return self._threads_alive() and (retrying or self.source.ended)  # a restart would only replay the file
 
@@ -206,7 +212,10 @@ class LivePipeline:
 
     @property
     def state(self) -> ShownState:
-        """The gate state, or DISCONNECTED while the camera delivers no frames."""
+        """The gate state; OUT_OF_SERVICE after a failed self-test, DISCONNECTED while the camera delivers no
+        frames."""
+        if not self.self_test.ok:
+            return CameraState.OUT_OF_SERVICE
         return self.decision.state if self.source.connected else CameraState.DISCONNECTED
 
     def snapshot(self) -> PipelineSnapshot:
@@ -291,6 +300,8 @@ class LivePipeline:
         faces, classify_ms = self._classified(job)
         tracked = self.tracker.update(faces, frame.captured)
         state = self.decision.update(tracked, width, height, frame.captured)
+        if state == GateState.PASS and not self.self_test.ok:
+            state = GateState.CHECKING  # a kiosk that failed its self-test passes nobody
         now = time.monotonic()
         self.metrics.record_processed(now, (job.detected - job.submitted) * 1000, classify_ms, len(faces))
         newest = self.source.latest()

@@ -1,8 +1,9 @@
 """The gate output: turns PASS/STOP and the kiosk's health into commands for the door (release or hold).
 
 Guarantees: nothing here runs on the pipeline thread (it only queues the verdict); a PASS in hard mode releases
-for `pulse_ms` and a STOP ends a release at once; while the kiosk is unhealthy the output is at `fail_state`,
-and it returns to normal by itself; stopping the service leaves the output at `fail_state`. Each backend has its
+for `pulse_ms` and a STOP ends a release at once; while the kiosk is unhealthy the output is at `fail_state`
+(held whatever `fail_state` says when the health asks to hold: a failed self-test), and it returns to normal by
+itself; stopping the service leaves the output at `fail_state`. Each backend has its
 own worker thread, so a hanging webhook never delays the relay, and a failing backend is counted and logged,
 never fatal.
 """
@@ -200,11 +201,11 @@ class GateController:
             if verdict is None:
                 self._command(failed, "stopping")
                 return
-            healthy, why = self.health()
+            healthy, why, hold = self.health()
             if not healthy:
                 if self.fault != why:
                     self.fault, release_until = why, None
-                    self._command(failed, f"fault: {why}")
+                    self._command(failed and not (hard and hold), f"fault: {why}")
                 continue
             if self.fault is not None:
                 self.fault = None

@@ -46,16 +46,33 @@ ADMIN_PATHS = ("/admin", "/login", "/logout")
 # reachable from the LAN without login: the login itself, and health/metrics for monitoring
 OPEN_PATHS = ("/login", "/logout", "/favicon.ico", "/healthz", "/metrics")
 
-LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>mask-kiosk admin login</title>
+LOGIN_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,"DejaVu Sans",sans-serif;background:#263238;color:#fff;display:flex;
-align-items:center;justify-content:center;height:100vh;margin:0}}form{{background:#fff;color:#111;padding:32px;
-border-radius:8px;min-width:300px}}input{{display:block;width:100%;margin:8px 0 16px;padding:8px;font-size:16px;
-box-sizing:border-box}}button{{padding:10px 20px;font-size:16px}}.error{{color:#c62828}}</style></head><body>
-<form method="post" action="/login"><h2>mask-kiosk admin</h2><p class="error">{message}</p>
-<label>User<input name="username" autocomplete="username" value="admin"></label>
-<label>Password<input name="password" type="password" autocomplete="current-password" autofocus></label>
-<button type="submit">Log in</button></form></body></html>"""
+<style>body{{font-family:system-ui,"Noto Sans CJK SC","DejaVu Sans",sans-serif;background:#263238;color:#fff;
+display:flex;align-items:center;justify-content:center;height:100vh;margin:0}}form{{background:#fff;color:#111;
+padding:32px;border-radius:8px;min-width:300px}}input{{display:block;width:100%;margin:8px 0 16px;padding:8px;
+font-size:16px;box-sizing:border-box}}button{{padding:10px 20px;font-size:16px}}.error{{color:#c62828}}</style>
+</head><body><form method="post" action="/login"><h2>{heading}</h2><p class="error">{message}</p>
+<label>{user}<input name="username" autocomplete="username" value="admin"></label>
+<label>{password}<input name="password" type="password" autocomplete="current-password" autofocus></label>
+<button type="submit">{button}</button></form></body></html>"""
+# the login page speaks the kiosk's language (display.language)
+LOGIN_TEXTS = {
+    "en": {"title": "mask-kiosk admin login", "heading": "mask-kiosk admin", "user": "User", "password": "Password",
+           "button": "Log in", "no_password": "No admin password is set: run mask-kiosk set-password on the device.",
+           "wait": "Too many failed logins: try again in {wait:.0f} s.", "wrong": "Wrong user or password."},
+    "zh": {"title": "mask-kiosk 管理登录", "heading": "mask-kiosk 管理", "user": "用户", "password": "密码",
+           "button": "登录", "no_password": "尚未设置管理密码：请在设备上运行 mask-kiosk set-password。",
+           "wait": "登录失败次数过多：请 {wait:.0f} 秒后再试。", "wrong": "用户或密码错误。"},
+}
+
+
+def login_page(language: str, message: str = "", **values: float) -> str:
+    """The login form in the kiosk's language, with one of LOGIN_TEXTS' messages (or none)."""
+    texts = LOGIN_TEXTS.get(language, LOGIN_TEXTS["en"])
+    shown = html.escape(texts[message].format(**values)) if message else ""
+    return LOGIN_PAGE.format(lang=language, message=shown, **{k: texts[k] for k in
+                                                              ("title", "heading", "user", "password", "button")})
 
 
 class AccessControl:
@@ -131,17 +148,16 @@ def create_app(service: KioskService) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form() -> str:
-        return LOGIN_PAGE.format(message="" if service.current().admin.password_hash else
-                                 "No admin password is set: run mask-kiosk set-password on the device.")
+        config = service.current()
+        return login_page(config.display.language, "" if config.admin.password_hash else "no_password")
 
     @app.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
         token, wait = auth.login(client_of(request), username, password)
         if wait:
-            return HTMLResponse(LOGIN_PAGE.format(message=f"Too many failed logins: try again in {wait:.0f} s."),
-                                status_code=429)
+            return HTMLResponse(login_page(service.current().display.language, "wait", wait=wait), status_code=429)
         if token is None:
-            return HTMLResponse(LOGIN_PAGE.format(message=html.escape("Wrong user or password.")), status_code=401)
+            return HTMLResponse(login_page(service.current().display.language, "wrong"), status_code=401)
         response = RedirectResponse("/admin/", status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/",
                             secure=request.url.scheme == "https")
@@ -159,7 +175,7 @@ def create_app(service: KioskService) -> FastAPI:
         health = service.pipeline.health()
         # a recording fault is named here but does not make the kiosk unhealthy: the gate still works
         body = {"healthy": health.healthy, "reason": health.reason, "state": service.pipeline.state.value,
-                "recording": str(service.recording())}
+                "selftest": service.pipeline.self_test.detail, "recording": str(service.recording())}
         return JSONResponse(body, status_code=200 if health.healthy else 503)
 
     registry = registry_for(service)
@@ -279,8 +295,9 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
             if status != sent_status:
                 await socket.send_text(json.dumps(status.to_json()))
                 sent_status = status
-            # no picture while the camera is lost: a frozen face must not stay on a public screen
-            camera_lost = status.state == CameraState.DISCONNECTED.value
+            # no picture while the camera is lost (a frozen face must not stay on a public screen) or the kiosk is
+            # out of service
+            camera_lost = status.state in (CameraState.DISCONNECTED.value, CameraState.OUT_OF_SERVICE.value)
             if latest is not None and latest.sequence > sent_sequence and not camera_lost:
                 sent_sequence = latest.sequence
                 # the state and reason go with the frame they belong to: the banner changes as it is drawn

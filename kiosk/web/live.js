@@ -20,8 +20,12 @@ const TEXTS = {
     CONNECTING: ["WELCOME", "Connecting…"],
     DISCONNECTED: ["CAMERA DISCONNECTED", "Reconnecting…"],
     "DISCONNECTED-screen": ["PLEASE SEE STAFF", "This checkpoint cannot check masks right now"],
+    OUT_OF_SERVICE: ["OUT OF SERVICE", "Please see staff"],
     OFFLINE: ["KIOSK OFFLINE", "The kiosk service is not reachable — reconnecting…"],
     labels: { mask: "mask", no_mask: "no mask", incorrect: "mask worn wrongly" },
+    // STOP with several people in the zone: who of them, and what to do
+    who: { no_mask: (n, total) => `${n} of ${total} without a mask — please wear a mask`,
+           incorrect: (n, total) => `${n} of ${total}: mask below the nose — please cover nose and mouth` },
     counts: (c) => `Today: ${c.passed} passed · ${c.stopped} stopped` +
       (c.compliance === null ? "" : ` · ${Math.round(c.compliance * 100)}% masked`),
   },
@@ -35,8 +39,11 @@ const TEXTS = {
     CONNECTING: ["欢迎", "正在连接…"],
     DISCONNECTED: ["摄像头已断开", "正在重新连接…"],
     "DISCONNECTED-screen": ["请联系工作人员", "本检测点暂时无法检测口罩"],
+    OUT_OF_SERVICE: ["暂停服务", "请联系工作人员"],
     OFFLINE: ["服务未连接", "检测服务无法访问，正在重新连接…"],
     labels: { mask: "已戴口罩", no_mask: "未戴口罩", incorrect: "口罩未戴好" },
+    who: { no_mask: (n, total) => `${total}人中${n}人未戴口罩，请佩戴口罩`,
+           incorrect: (n, total) => `${total}人中${n}人口罩未遮住鼻子，请遮住口鼻` },
     counts: (c) => `今日：通过 ${c.passed} · 拦截 ${c.stopped}` +
       (c.compliance === null ? "" : ` · 佩戴率 ${Math.round(c.compliance * 100)}%`),
   },
@@ -81,23 +88,26 @@ function writeLabels(message) {
 
 // the banner's [title, detail]: STOP says what to do about its reason; a camera that is down tells the visitor to
 // see staff on the public screen, while the admin's view names it
-function bannerText(state, reason) {
+function bannerText(state, reason, who) {
   const texts = TEXTS[language] || TEXTS.en;
+  if (state === "STOP" && who && who.total > 1 && who.n > 0 && texts.who[reason]) {
+    return [texts.STOP[0], texts.who[reason](who.n, who.total)];
+  }
   if (state === "STOP" && reason && texts["STOP-" + reason]) return texts["STOP-" + reason];
   if (state === "DISCONNECTED" && isKioskScreen) return texts["DISCONNECTED-screen"];
   return texts[state] || [state, ""];
 }
 
-function showState(state, reason) {
+function showState(state, reason, who) {
   element.dataset.state = state;
   element.dataset.reason = reason || "";
-  if (state === "DISCONNECTED" || state === "OFFLINE") {  // no frozen face on a public screen
+  if (state === "DISCONNECTED" || state === "OFFLINE" || state === "OUT_OF_SERVICE") {  // no frozen face
     pending = null;
     context.fillStyle = "#000";
     context.fillRect(0, 0, canvas.width, canvas.height);
   }
   if (!banner) return;
-  const [title, detail] = bannerText(state, reason);
+  const [title, detail] = bannerText(state, reason, who);
   banner.className = "gate-banner state-" + state;
   banner.querySelector(".gate-title").textContent = title;
   banner.querySelector(".gate-detail").textContent = detail;
@@ -144,7 +154,11 @@ async function drawPending() {
       context.drawImage(bitmap, 0, 0);
       bitmap.close();
       writeLabels(faces);
-      if (faces.state) showState(faces.state, faces.reason);
+      if (faces.state) {
+        const inZone = faces.faces.filter((face) => face.zone);  // the people the verdict is about
+        const who = { total: inZone.length, n: inZone.filter((face) => face.label === faces.reason).length };
+        showState(faces.state, faces.reason, who);
+      }
       window.dispatchEvent(new CustomEvent("kiosk-frame", { detail: { canvas } }));
     } catch (error) {
       console.warn("frame skipped", error);

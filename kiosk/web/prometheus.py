@@ -24,6 +24,8 @@ class KioskCollector:
             "mask_kiosk_faces_per_frame": ("Mean faces per processed frame, recent frames", snapshot.faces_per_frame),
             "mask_kiosk_camera_connected": ("1 while the camera delivers frames", float(pipeline.source.connected)),
             "mask_kiosk_healthy": ("1 while frames are being published", float(pipeline.health().healthy)),
+            "mask_kiosk_selftest_ok": ("1 when the start-up self-test passed (golden faces judged right)",
+                                       float(pipeline.self_test.ok)),
         }
         for name, (documentation, value) in gauges.items():
             yield GaugeMetricFamily(name, documentation, value=value)
