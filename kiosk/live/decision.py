@@ -24,16 +24,13 @@ class GateDecision:
         self.in_zone: tuple[bool, ...] = ()           # per face of the last update, in its order
         self.shown: tuple[str | None, ...] = ()       # the label each face shows with the state
 
-    def counts(self, tracked: TrackedFace, width: int, height: int) -> bool:
+    def takes_part(self, tracked: TrackedFace, width: int, height: int) -> bool:
         """Whether the face takes part in the decision: its centre in the zone, and big enough."""
         x1, y1, x2, y2 = self.settings.zone
         bx1, by1, bx2, by2 = tracked.face.box
         centre_x, centre_y = (bx1 + bx2) / 2 / width, (by1 + by2) / 2 / height
         big_enough = (by2 - by1) / height >= self.settings.min_face_fraction
         return bool(big_enough and x1 <= centre_x <= x2 and y1 <= centre_y <= y2)
-
-    def faces_in_zone(self, faces: list[TrackedFace], width: int, height: int) -> list[TrackedFace]:
-        return [tracked for tracked in faces if self.counts(tracked, width, height)]
 
     def raw_state(self, faces: list[TrackedFace], timestamp: float) -> GateState:
         if not faces:
@@ -46,7 +43,7 @@ class GateDecision:
         return GateState.CHECKING
 
     def update(self, faces: list[TrackedFace], width: int, height: int, timestamp: float) -> GateState:
-        self.in_zone = tuple(self.counts(tracked, width, height) for tracked in faces)
+        self.in_zone = tuple(self.takes_part(tracked, width, height) for tracked in faces)
         in_zone = [tracked for tracked, inside in zip(faces, self.in_zone) if inside]
         raw = self.raw_state(in_zone, timestamp)
         if raw != self._candidate:

@@ -9,9 +9,10 @@ import numpy as np
 
 from kiosk.types import Face, Published, TrackedFace
 
-# BGR: green mask, red no mask, amber worn wrongly, grey not yet classified
-LABEL_COLOURS = {"mask": (60, 180, 40), "no_mask": (40, 40, 220), "incorrect": (0, 170, 255), None: (160, 160, 160)}
-OUTSIDE_COLOUR = (90, 90, 90)   # a face outside the entry zone: not judged
+# BGR: green mask, red no mask, amber worn wrongly, grey not yet classified, dark grey outside the entry zone
+OUTSIDE = "outside"
+LABEL_COLOURS = {"mask": (60, 180, 40), "no_mask": (40, 40, 220), "incorrect": (0, 170, 255), None: (160, 160, 160),
+                 OUTSIDE: (90, 90, 90)}
 ZONE_COLOUR = (200, 200, 200)
 LABEL_TEXT = {"mask": "mask", "no_mask": "no mask", "incorrect": "mask worn wrongly", None: "not judged"}
 
@@ -101,13 +102,9 @@ def describe_labels(labels: list[str | None]) -> str:
 def annotate_tracked(image: np.ndarray, tracked: list[TrackedFace], shown: tuple[str | None, ...],
                      in_zone: tuple[bool, ...], zone: list[float], max_size: tuple[int, int]) -> np.ndarray:
     """The live picture: boxes only, in the colour of the label each face shows (kiosk.live.decision); a face
-    outside the entry zone gets a thin grey box, and a zone smaller than the picture is outlined."""
-    canvas = annotate(image, [t.face for t in tracked], list(shown), max_size, texts=False)
-    scale = canvas.shape[1] / image.shape[1]
-    for t, inside in zip(tracked, in_zone):
-        if not inside:
-            x1, y1, x2, y2 = (int(round(v * scale)) for v in t.face.box)
-            cv2.rectangle(canvas, (x1, y1), (x2, y2), OUTSIDE_COLOUR, max(2, round(canvas.shape[0] / 240)))
+    outside the entry zone gets a dark grey box, and a zone smaller than the picture is outlined."""
+    colours = [label if inside else OUTSIDE for label, inside in zip(shown, in_zone, strict=True)]
+    canvas = annotate(image, [t.face for t in tracked], colours, max_size, texts=False)
     if list(zone) != [0.0, 0.0, 1.0, 1.0]:
         height, width = canvas.shape[:2]
         corners = [int(round(v)) for v in (zone[0] * width, zone[1] * height, zone[2] * width, zone[3] * height)]

@@ -64,10 +64,10 @@ def run_self_test(detector: FaceDetector, classifier: MaskClassifier, decision: 
             return SelfTest(False, f"failed: {name}: expected one face, got {len(faces)}")
         classifier.classify(frame, faces)
         gate, track = GateDecision(settings), FaceTracker(**tracker.model_dump(), rule=classifier.verdict)
-        shown = None
+        reached = None
         for index in range(math.ceil(seconds * FPS)):
-            shown = gate.update(track.update(faces, index / FPS), *FRAME_SIZE, index / FPS)
-        got = f"{faces[0].label} ({faces[0].label_score:.2f}) and {shown.value if shown else 'nothing'}"
-        if faces[0].label != label or shown != state:
+            reached = gate.update(track.update(faces, index / FPS), *FRAME_SIZE, index / FPS)
+        got = f"{faces[0].label} ({faces[0].label_score:.2f}) and {reached.value if reached else 'nothing'}"
+        if faces[0].label != label or reached != state:
             return SelfTest(False, f"failed: {name}: expected {label} and {state.value}, got {got}")
     return SelfTest(True, "ok")
