@@ -80,8 +80,10 @@ def _walkups(figures: dict) -> str:
 def _resumed(summary: dict) -> str:
     if not summary.get("members_from"):
         return ""
-    return (", after the networks themselves were trained by an earlier run of the same script and loaded from "
-            "its `members.pt` (`--members-from`); training them takes about 30 min more")
+    loaded = summary.get("members_loaded", summary["members"])
+    which = "the networks themselves were" if loaded >= summary["members"] else f"{loaded} of the networks was"
+    return (f", after {which} trained by an earlier run of the same script and loaded from its `members.pt` "
+            "(`--members-from`); training one takes about 30 min more")
 
 
 def model_card(summary: dict) -> str:

@@ -119,7 +119,8 @@ def main() -> None:
                         "(`mask-kiosk bench classifier`).", help="the card's sentence on the default precision")
     parser.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from metrics.json, no training")
     parser.add_argument("--members-from", type=Path, help="the networks a run of this script saved (members.pt in "
-                        "--cache), instead of training them again; everything after training is done as usual")
+                        "--cache), instead of training them again; networks beyond them up to --members are trained "
+                        "(seed + index, as a fresh run would), the first --members are used")
     args = parser.parse_args()
     if args.card_only:
         summary = json.loads((args.out / "metrics.json").read_text())
@@ -161,12 +162,14 @@ def main() -> None:
             members.append(MaskNet())
             members[-1].load_state_dict(state)
             members[-1].eval()
-    for index in range(0 if args.members_from else args.members):
+    trained = len(members)
+    for index in range(trained, args.members):
         torch.manual_seed(args.seed + index)
         generator = torch.Generator().manual_seed(args.seed + index)
         members.append(train_member(f"network {index + 1}/{args.members}", weights, train_x, train_y, class_weights,
                                     (cal_crops, cal_y), args, generator, started))
-    if not args.members_from:
+    members = members[:args.members]
+    if len(members) > trained:
         torch.save([member.state_dict() for member in members], args.cache / "members.pt")  # for --members-from
     with torch.no_grad():
         cal_probabilities = mean_probabilities(members, torch.from_numpy(cal_crops).float(), args.mirror).numpy()
@@ -234,7 +237,8 @@ def main() -> None:
         "batch": args.batch, "lr": args.lr, "seed": args.seed, "weight_power": args.weight_power,
         "parameters": sum(p.numel() for p in model.parameters()),
         "total_seconds": round(time.time() - started),
-        "members_from": str(args.members_from or ""), "torch": torch.__version__, "openvino": ov.__version__,
+        "members_from": str(args.members_from or ""), "members_loaded": trained,
+        "torch": torch.__version__, "openvino": ov.__version__,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
         "ir_size_bytes": xml.stat().st_size + xml.with_suffix(".bin").stat().st_size,
         "int8_size_bytes": int8_xml.stat().st_size + int8_xml.with_suffix(".bin").stat().st_size,
