@@ -51,6 +51,7 @@ def build_pipeline(config: Config, source: str | None = None, camera: CameraSour
         tracker=config.tracker,
         display=config.display,
         self_test=self_test,
+        presence=config.presence,
         jobs=config.pipeline.jobs,
     )
 

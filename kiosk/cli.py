@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                               help="pipeline: video file or camera (default: generated 640x480 and 1280x720)")
     bench_parser.add_argument("--seconds", type=float, default=8.0, help="pipeline, ui: measuring time")
     bench_parser.add_argument("--fps", type=float, default=30.0, help="pipeline: frame rate of the generated sources")
+    bench_parser.add_argument("--scene", choices=("moving", "empty", "walk-up"), default="moving",
+                              help="pipeline: a face moving across the frame all the time (default); the "
+                                   "background alone; or a person appearing after an idle spell, again and again")
     bench_parser.add_argument("--outputs", action="store_true",
                               help="pipeline: each source without, then with the record, a serial relay and MQTT")
     bench_parser.add_argument("--chromium", default="/usr/bin/chromium", help="ui: the browser to drive")

@@ -82,6 +82,7 @@ class Published:
     reason: str | None = None     # the label behind a PASS or STOP: "mask", "no_mask" or "incorrect"
     shown: tuple[str | None, ...] = ()  # per face: the label it shows beside the state (kiosk.live.decision)
     in_zone: tuple[bool, ...] = ()      # per face: whether it takes part in the decision
+    detected: bool = True               # the detector saw this frame (not while nobody is there: kiosk.live.presence)
 
 
 def on_changes(callback: Callable[[Published, str], None],

@@ -28,7 +28,7 @@ def test_metrics_parse_and_healthz_follows_the_source(running):
     families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
     for name in ("mask_kiosk_processed_fps", "mask_kiosk_latency_ms", "mask_kiosk_faces_per_frame",
                  "mask_kiosk_camera_connected", "mask_kiosk_gate_state", "mask_kiosk_violations",
-                 "mask_kiosk_selftest_ok"):
+                 "mask_kiosk_selftest_ok", "mask_kiosk_detect_fps"):
         assert name in families, name
     assert families["mask_kiosk_camera_connected"].samples[0].value == 1.0
     assert families["mask_kiosk_processed_fps"].samples[0].value > 5

@@ -222,7 +222,10 @@ def bench_boot(config: Config, runs: int) -> None:
 
 
 def run(target: str, config: Config, args: argparse.Namespace) -> int:
-    if target == "pipeline":
+    if target == "pipeline" and args.scene != "moving":
+        from kiosk.bench.scenes import bench_scene
+        bench_scene(config, args.scene, args.seconds, args.fps)
+    elif target == "pipeline":
         bench_pipeline(config, args.source, args.seconds, args.fps, args.outputs)
     elif target == "boot":
         bench_boot(config, args.runs)

@@ -2,9 +2,9 @@
 
 A clip starts with the photo at 60 % of its final size and zooms in over WALK_S (the largest face ends at 40 % of
 the frame height, at most 3x its size in the photo), with a shaky hand-held drift, sensor noise and motion blur on
-some frames; a short empty scene between clips ends every track. The camera is simulated (`ClipCamera`: the
-CameraSource interface; each frame is made when the pipeline asks for it, stamped with the time it would have at
-30 fps), and everything after it is the kiosk's own: detector, classifier, tracker and verdict.
+some frames; a short empty scene between clips ends every track. The camera is simulated (`ClipCamera`, a
+kiosk.bench.generated_camera: each frame is made when the pipeline asks for it, stamped with the time it would
+have at 30 fps), and everything after it is the kiosk's own: detector, classifier, tracker and verdict.
 
 Each annotated face at least `min_height` px tall in its photo and inside the last frame is a person. Their
 outcome is the final verdict of the track that follows their face (`mask` passes; `no_mask` or `incorrect`
@@ -15,7 +15,6 @@ verdict rule can be replayed on them (training fits the rule that way).
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,17 +22,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from kiosk.bench.generated_camera import FPS, GeneratedCamera
 from kiosk.config import Config
-from kiosk.config.camera import CameraConfig
-from kiosk.live.camera import CameraSource
-from kiosk.types import Frame, Published
+from kiosk.types import Published
 from kiosk.vision.evaluate import Annotated
 from kiosk.vision.image_input import decode_checked, image_limits
 from kiosk.vision.imageops import iou
 from kiosk.vision.verdict import CLASSES, TrackEvidence, VerdictRule
 
 FRAME_SIZE = (640, 480)
-FPS = 30.0
 WALK_S = 1.5
 GAP_FRAMES = 8           # empty frames between clips: more than tracker.max_missed, so every track ends
 START_SCALE = 0.6        # of the final size
@@ -126,19 +123,14 @@ def clips_of(items: list[Annotated], config: Config, min_height: float, seed: in
     return clips
 
 
-class ClipCamera(CameraSource):
-    """The clips one after another, as a camera would deliver them at FPS, each frame made only when the pipeline
-    asks for the next one (nothing is dropped, so every clip is seen whole however fast the box is), and stamped
-    with its time at FPS. Ends after the last clip."""
+class ClipCamera(GeneratedCamera):
+    """The clips one after another, as a camera would deliver them at FPS (kiosk.bench.generated_camera), an empty
+    scene between them. Ends after the last clip."""
 
     def __init__(self, clips: list[Clip], seed: int = 0):
-        super().__init__(CameraConfig(source="walk-up clips", loop=False, stall_timeout_s=30.0))
         self.clips = clips
         self.starts: list[int] = []  # each clip's first frame index
-        self._frames = self._all_frames(np.random.default_rng(seed))
-        self._made = threading.Lock()
-        self._started_at = 0.0
-        self._running = False
+        super().__init__(self._all_frames(np.random.default_rng(seed)), "walk-up clips")
 
     def _all_frames(self, rng: np.random.Generator) -> Iterator[np.ndarray]:
         empty = np.full((FRAME_SIZE[1], FRAME_SIZE[0], 3), BACKGROUND, np.uint8)
@@ -153,33 +145,6 @@ class ClipCamera(CameraSource):
                 index += 1
         for _ in range(GAP_FRAMES):
             yield empty
-
-    def start(self) -> ClipCamera:
-        self._started_at, self._running, self._connected = time.monotonic(), True, True
-        return self
-
-    def stop(self) -> None:
-        self._running = False
-
-    @property
-    def alive(self) -> bool:
-        return self._running
-
-    @property
-    def connected(self) -> bool:
-        return self._running and not self.ended
-
-    def wait_newer(self, than_index: int, timeout: float) -> Frame | None:
-        with self._made:
-            frame = self._frame
-            if frame is None or frame.index <= than_index:
-                image = next(self._frames, None)
-                if image is None:
-                    self.ended = True
-                    return None
-                frame = Frame(image, self.frames_read, self._started_at + self.frames_read / FPS)
-                self._frame, self.frames_read = frame, self.frames_read + 1
-            return frame
 
 
 @dataclass

@@ -18,6 +18,7 @@ from kiosk.config.gate import GateConfig
 from kiosk.config.mqtt import MqttConfig
 from kiosk.config.photo import PhotoConfig
 from kiosk.config.pipeline import PipelineConfig
+from kiosk.config.presence import PresenceConfig
 from kiosk.config.record import RecordConfig
 from kiosk.config.runtime import RuntimeConfig
 from kiosk.config.sound import SoundConfig
@@ -48,6 +49,7 @@ class Config(BaseModel):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     camera: CameraConfig = Field(default_factory=CameraConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    presence: PresenceConfig = Field(default_factory=PresenceConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     display: DisplayConfig = Field(default_factory=DisplayConfig)

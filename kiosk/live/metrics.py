@@ -57,6 +57,7 @@ class PipelineSnapshot:
     state: ShownState
     capture_fps: float
     processed_fps: float
+    detect_fps: float          # frames the detector saw (below processed_fps while nobody is there)
     processed_frames: int
     published_frames: int
     dropped_frames: int        # camera frames never processed (the pipeline was busy)
@@ -72,6 +73,7 @@ class PipelineMetrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.processed = RateMeter()
+        self.detected = RateMeter()
         self.latency_ms: deque[float] = deque(maxlen=SAMPLES)      # capture -> published (shown frames)
         self.detect_ms: deque[float] = deque(maxlen=SAMPLES)       # detector inference + postprocess
         self.classify_ms: deque[float] = deque(maxlen=SAMPLES)     # classifier inference + postprocess
@@ -79,12 +81,14 @@ class PipelineMetrics:
         self.published = 0
         self.processed_frames = 0
 
-    def record_processed(self, now: float, detect_ms: float, classify_ms: float | None, faces: int) -> None:
-        """Every frame through both models, tracker and decision."""
+    def record_processed(self, now: float, detect_ms: float | None, classify_ms: float | None, faces: int) -> None:
+        """Every frame through the tracker and decision; detect_ms None: the detector skipped it (nobody there)."""
         with self._lock:
             self.processed.tick(now)
             self.processed_frames += 1
-            self.detect_ms.append(detect_ms)
+            if detect_ms is not None:
+                self.detected.tick(now)
+                self.detect_ms.append(detect_ms)
             if classify_ms is not None:
                 self.classify_ms.append(classify_ms)
             self.faces.append(faces)
@@ -101,6 +105,7 @@ class PipelineMetrics:
         with self._lock:
             return PipelineSnapshot(
                 state=state, capture_fps=round(capture_fps, 1), processed_fps=round(self.processed.rate(now), 1),
+                detect_fps=round(self.detected.rate(now), 1),
                 processed_frames=self.processed_frames, published_frames=self.published, dropped_frames=dropped,
                 stale_hidden=stale_hidden, errors=errors, latency_ms=percentiles(self.latency_ms),
                 detect_ms=percentiles(self.detect_ms), classify_ms=percentiles(self.classify_ms),

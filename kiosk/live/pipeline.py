@@ -3,7 +3,9 @@
 Three kinds of thread, each with one job. The submit thread takes the newest
 frame when one of `jobs` slots is free (so nothing queues without bound),
 applies settings queued by the admin page between frames, and starts the
-detector's async request. OpenVINO's callbacks only store the outputs. One
+detector's async request, for every frame unless nobody has been there for a
+while (kiosk.live.presence: then a few a second, and again every frame from the
+first that moves; the others are shown without faces). OpenVINO's callbacks only store the outputs. One
 publisher thread takes the frames in the order they were submitted and does
 the rest: faces, mask labels, tracking, decision, drawing, JPEG, and handing
 the result to viewers and the recorder. Every result feeds the tracker and the
@@ -26,11 +28,13 @@ import openvino as ov
 from kiosk.config.camera import CameraConfig
 from kiosk.config.decision import DecisionConfig
 from kiosk.config.display import DisplayConfig
+from kiosk.config.presence import PresenceConfig
 from kiosk.config.tracker import TrackerConfig
 from kiosk.errors import one_line
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
 from kiosk.live.metrics import PipelineMetrics, PipelineSnapshot
+from kiosk.live.presence import PresenceGate
 from kiosk.live.render import annotate_tracked, encode_jpeg
 from kiosk.live.selftest import SelfTest
 from kiosk.live.tracker import FaceTracker
@@ -53,6 +57,7 @@ class _Job:
     frame: Frame
     transform: Letterbox
     submitted: float
+    detect: bool = True                      # False: nobody is there and the detector skips this frame
     outputs: tuple[np.ndarray, ...] = ()      # the detector's, copied by its callback
     detected: float = 0.0
     error: BaseException | None = None       # what went wrong in the callback, for the publisher to report
@@ -98,7 +103,7 @@ class Broadcast:
 class LivePipeline:
     def __init__(self, source: CameraSource, detector: FaceDetector, classifier: MaskClassifier,
                  decision: GateDecision, tracker: TrackerConfig, display: DisplayConfig, self_test: SelfTest,
-                 jobs: int = 2):
+                 presence: PresenceConfig, jobs: int = 2):
         self.source = source
         self.self_test = self_test  # failed: out of service, never PASS (kiosk.live.selftest)
         self.detector = detector
@@ -107,6 +112,7 @@ class LivePipeline:
         self.tracker_settings = tracker
         self.tracker = FaceTracker(**tracker.model_dump(), rule=classifier.verdict)
         self.display = display
+        self.presence = PresenceGate(presence)
         self.jobs = jobs
         self.broadcast = Broadcast()
         self.metrics = PipelineMetrics()
@@ -241,11 +247,16 @@ class LivePipeline:
                 self._slots.release()
                 break
             last_index = frame.index
-            tensor, transform = self.detector.preprocess(frame.image)
-            job = _Job(sequence, frame, transform, time.monotonic())
+            if not self.presence.wants(frame.image, frame.captured):
+                job = _Job(sequence, frame, Letterbox(1.0, 0, 0), time.monotonic(), detect=False)  # not detected
+                job.done.set()
+                self._in_flight.put(job)
+            else:
+                tensor, transform = self.detector.preprocess(frame.image)
+                job = _Job(sequence, frame, transform, time.monotonic())
+                self._in_flight.put(job)
+                self._detect_queue.start_async({0: tensor}, job)
             sequence += 1
-            self._in_flight.put(job)
-            self._detect_queue.start_async({0: tensor}, job)
 
     # -- OpenVINO callback (runs on the runtime's threads): store and go ----------------
     def _on_detected(self, request: ov.InferRequest, job: _Job) -> None:
@@ -284,9 +295,10 @@ class LivePipeline:
             self._slots.release()
 
     def _classified(self, job: _Job) -> tuple[list[Face], float | None]:
-        faces = self.detector.postprocess(job.outputs, job.transform)
+        faces = self.detector.postprocess(job.outputs, job.transform) if job.detect else []
         if not faces:
             return faces, None
+        self.presence.saw_faces(job.frame.captured)
         started = time.monotonic()
         # the largest faces are nearest the gate; beyond max_batch the rest stay unlabelled
         faces.sort(key=lambda f: -(f.box[2] - f.box[0]))
@@ -303,7 +315,8 @@ class LivePipeline:
         if state == GateState.PASS and not self.self_test.ok:
             state = GateState.CHECKING  # a kiosk that failed its self-test passes nobody
         now = time.monotonic()
-        self.metrics.record_processed(now, (job.detected - job.submitted) * 1000, classify_ms, len(faces))
+        self.metrics.record_processed(now, (job.detected - job.submitted) * 1000 if job.detect else None, classify_ms,
+                                      len(faces))
         newest = self.source.latest()
         behind = newest.index - frame.index if newest is not None and newest.index >= frame.index else 0
         if behind > MAX_FRAMES_BEHIND and now - self.last_published_at < SHOW_STALE_AFTER_S:
@@ -316,5 +329,5 @@ class LivePipeline:
         self.last_published_at = now
         self.broadcast.publish(Published(job.sequence, frame.index, frame.captured, now, tracked, state, jpeg, behind,
                                          (width, height), self.decision.people, self.decision.reason,
-                                         self.decision.shown, self.decision.in_zone))
+                                         self.decision.shown, self.decision.in_zone, job.detect))
         self.metrics.record_published((now - frame.captured) * 1000)

@@ -21,6 +21,8 @@ class KioskCollector:
         gauges = {
             "mask_kiosk_capture_fps": ("Frames per second read from the camera", snapshot.capture_fps),
             "mask_kiosk_processed_fps": ("Frames per second through the whole pipeline", snapshot.processed_fps),
+            "mask_kiosk_detect_fps": ("Frames per second the face detector sees (low while nobody is there)",
+                                      snapshot.detect_fps),
             "mask_kiosk_faces_per_frame": ("Mean faces per processed frame, recent frames", snapshot.faces_per_frame),
             "mask_kiosk_camera_connected": ("1 while the camera delivers frames", float(pipeline.source.connected)),
             "mask_kiosk_healthy": ("1 while frames are being published", float(pipeline.health().healthy)),

@@ -58,7 +58,8 @@ def status_cards(service: KioskService) -> str:
         _card("stopped today", str(today.stopped)),
         _card("masked", compliance, "passed / (passed + stopped)"),
         _card("frames", f"{snapshot.processed_fps:.1f} fps",
-              f"camera {snapshot.capture_fps:.1f} fps; latency p50 {snapshot.latency_ms.p50:.0f} ms, "
+              f"camera {snapshot.capture_fps:.1f} fps; detector {snapshot.detect_fps:.1f} fps; "
+              f"latency p50 {snapshot.latency_ms.p50:.0f} ms, "
               f"p95 {snapshot.latency_ms.p95:.0f} ms"),
         _card("recording", "failed" if recording.fault else str(recording), str(recording) if recording.fault else "",
               "bad" if recording.fault else ""),
