@@ -142,7 +142,8 @@ class Kiosk:
         recorder = self.recorder
         try:
             outbox = EventOutbox(recorder.db_path, "mqtt", config.mqtt.queue_max) if recorder is not None else None
-            mqtt = MqttReporter(config.mqtt, lambda: self.pipeline.state.value, self.counts, outbox,
+            mqtt = MqttReporter(config.mqtt, lambda: (self.pipeline.state.value, self.pipeline.reason), self.counts,
+                                 outbox,
                                 recorder.snapshots if recorder is not None else None).start()
         except Exception as error:  # noqa: BLE001 - a bad MQTT setting must not take the kiosk down
             self.mqtt_problem = one_line(error)

@@ -15,4 +15,6 @@ JPEG = cv2.imencode(".jpg", frame_with_face(640, 480))[1].tobytes()
 def published(sequence: int, state: GateState, age_s: float = 0.0, label: str = "no_mask") -> Published:
     face = Face(np.array(GRACE_HOPPER_FACE), 0.9, np.zeros((6, 2)), label, 0.9)
     now = time.monotonic() - age_s
-    return Published(sequence, sequence, now, now, [TrackedFace(face, 1, label, now)], state, JPEG, 0, (640, 480))
+    reason = {GateState.PASS: "mask", GateState.STOP: label}.get(state)
+    return Published(sequence, sequence, now, now, [TrackedFace(face, 1, label, now)], state, JPEG, 0, (640, 480),
+                     reason=reason)

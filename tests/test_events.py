@@ -84,8 +84,10 @@ def test_only_state_changes_are_recorded_and_exported(tmp_path):
     assert [(row.state, row.previous) for row in rows] == [("STOP", "NO_FACE"), ("PASS", "STOP"),
                                                                 ("NO_FACE", "PASS")]
     csv_text = log.csv(0).splitlines()
-    assert csv_text[0] == "time,state,previous,faces,masked,unmasked,incorrect,snapshot"
+    assert csv_text[0] == "time,state,previous,faces,masked,unmasked,incorrect,snapshot,reason"
     assert [line.split(",")[1] for line in csv_text[1:]] == ["STOP", "PASS", "NO_FACE"]
+    assert [line.split(",")[-1] for line in csv_text[1:]] == ["no_mask", "mask", ""]  # what STOP and PASS were for
+    assert [row.reason for row in rows] == ["no_mask", "mask", None]
     (hour, passes, stops), = log.hourly_compliance(0)
     assert (passes, stops) == (1, 1)
     assert log.counts() == {"NO_FACE": 1, "STOP": 1, "PASS": 1}
@@ -184,3 +186,19 @@ def test_event_ids_only_grow_even_in_a_record_made_before_autoincrement(tmp_path
                    " VALUES (2.0, 'PASS', 1, 1, 0, 0)")
     assert db.execute("SELECT id FROM events").fetchone()[0] == 10
     db.close()
+
+
+def test_a_record_from_before_the_reason_column_keeps_its_rows_and_gains_the_column(tmp_path):
+    """Both earlier schemas: ids that could be reused (no AUTOINCREMENT), and AUTOINCREMENT without `reason`."""
+    for autoincrement in ("", " AUTOINCREMENT"):
+        folder = tmp_path / (autoincrement.strip() or "plain")
+        folder.mkdir()
+        with sqlite3.connect(folder / "events.sqlite3") as db:
+            db.execute(f"CREATE TABLE events (id INTEGER PRIMARY KEY{autoincrement}, ts REAL NOT NULL, state TEXT "
+                       "NOT NULL, previous TEXT, faces INTEGER NOT NULL, masked INTEGER NOT NULL, unmasked INTEGER "
+                       "NOT NULL, incorrect INTEGER NOT NULL, snapshot TEXT)")
+            db.execute("INSERT INTO events VALUES (7, ?, 'STOP', 'NO_FACE', 1, 0, 1, 0, NULL)", (time.time(),))
+        recorder = EventRecorder(folder, RecordConfig())
+        recorder.write(published(1, GateState.PASS, label="mask"), "STOP")
+        rows = list(reversed(EventLog(recorder.db_path, recorder.snapshots).query(0)))
+        assert [(row.id, row.state, row.reason) for row in rows] == [(7, "STOP", None), (8, "PASS", "mask")]

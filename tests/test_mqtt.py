@@ -82,13 +82,16 @@ def test_state_events_and_counters_arrive_with_the_right_json(tmp_path, broker, 
         subscriber.close()
     assert subscriber.payloads("availability")[0] == "online"
     assert subscriber.payloads("availability")[-1] == "offline"  # said on a clean stop
-    states = subscriber.payloads("state")
-    assert states[0] in STATES and "STOP" in states and set(states) <= STATES
+    states = [json.loads(payload) for payload in subscriber.payloads("state")]
+    assert states[0]["state"] in STATES and {s["state"] for s in states} <= STATES
+    # the reason goes with the state it explains: a bare face is stopped for no_mask, and only PASS or STOP has one
+    assert {"state": "STOP", "reason": "no_mask"} in states
+    assert all(s["reason"] is None for s in states if s["state"] not in ("PASS", "STOP"))
     events = subscriber.events()
     stored = recorded(kiosk)
     assert [(e["id"], e["state"], e["previous"]) for e in events] == stored[:len(events)]
     stop = next(e for e in events if e["state"] == "STOP")
-    assert stop["device_id"] == DEVICE and stop["faces"] == 1
+    assert stop["device_id"] == DEVICE and stop["faces"] == 1 and stop["reason"] == "no_mask"
     assert stop["labels"] == {"mask": 0, "no_mask": 1, "incorrect": 0}
     stamp = datetime.datetime.fromisoformat(stop["time"])
     assert stamp.tzinfo is not None and abs(stamp.timestamp() - stop["ts"]) < 0.01
@@ -140,7 +143,7 @@ def reporter_to(port: int, **settings):
     from kiosk.config.mqtt import MqttConfig
     from kiosk.outputs.mqtt import MqttReporter
     from kiosk.record.counters import DailyCounts
-    return MqttReporter(MqttConfig(host="127.0.0.1", port=port, **settings), lambda: "NO_FACE", DailyCounts(),
+    return MqttReporter(MqttConfig(host="127.0.0.1", port=port, **settings), lambda: ("NO_FACE", None), DailyCounts(),
                         None, None).start()
 
 

@@ -121,23 +121,29 @@ class _PhaseMeter:
 
 
 def _run(config: Config, video: Path, meter: _PhaseMeter, seconds: float) -> tuple[float, float]:
-    """Plays the video for `seconds` after its skipped frames; returns the detector's fps in each phase (as
-    sampled at the end of each)."""
+    """Plays the video for `seconds` after its skipped frames; returns the detector's fps (over the last two
+    seconds) at the end of each kind of phase, the median over its spells."""
     kiosk = Kiosk(config.replaced(record={"enabled": False}), str(video), web=False).start()
     pipeline = kiosk.pipeline
     detect_fps: dict[str, list[float]] = {"empty": [], "present": []}
+    last: tuple[tuple[str, int], float] | None = None  # the last sample: its spell, the detector's fps
     pipeline.broadcast.subscribe(meter.observe)
     try:
         deadline = time.monotonic() + meter.skip_frames / meter.fps + seconds
         while time.monotonic() < deadline:
-            time.sleep(0.25)
+            time.sleep(0.1)
             latest = pipeline.broadcast.latest()
-            if latest is not None and latest.frame_index >= meter.skip_frames:
-                phase, _ = meter.phase_of(latest.frame_index)
-                detect_fps[phase].append(pipeline.snapshot().detect_fps)
+            if latest is None or latest.frame_index < meter.skip_frames:
+                continue
+            spell = meter.phase_of(latest.frame_index)
+            if last is not None and last[0] != spell:
+                detect_fps[last[0][0]].append(last[1])
+            last = spell, pipeline.snapshot().detect_fps
         meter.finish()
     finally:
         kiosk.stop()
+    if last is not None:
+        detect_fps[last[0][0]].append(last[1])
     empty, present = (float(np.median(detect_fps[phase])) if detect_fps[phase] else 0.0 for phase in detect_fps)
     return empty, present
 

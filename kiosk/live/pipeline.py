@@ -224,6 +224,11 @@ class LivePipeline:
             return CameraState.OUT_OF_SERVICE
         return self.decision.state if self.source.connected else CameraState.DISCONNECTED
 
+    @property
+    def reason(self) -> str | None:
+        """The label behind the PASS or STOP shown now ("mask", "no_mask", "incorrect"); None in any other state."""
+        return self.decision.reason if self.state in (GateState.PASS, GateState.STOP) else None
+
     def snapshot(self) -> PipelineSnapshot:
         return self.metrics.snapshot(self.source.capture_rate.rate(time.monotonic()), self.source.frames_dropped,
                                      self.stale_hidden, self.errors, self.state)
@@ -312,8 +317,9 @@ class LivePipeline:
         faces, classify_ms = self._classified(job)
         tracked = self.tracker.update(faces, frame.captured)
         state = self.decision.update(tracked, width, height, frame.captured)
+        reason = self.decision.reason
         if state == GateState.PASS and not self.self_test.ok:
-            state = GateState.CHECKING  # a kiosk that failed its self-test passes nobody
+            state, reason = GateState.CHECKING, None  # a kiosk that failed its self-test passes nobody
         now = time.monotonic()
         self.metrics.record_processed(now, (job.detected - job.submitted) * 1000 if job.detect else None, classify_ms,
                                       len(faces))
@@ -328,6 +334,6 @@ class LivePipeline:
         now = time.monotonic()
         self.last_published_at = now
         self.broadcast.publish(Published(job.sequence, frame.index, frame.captured, now, tracked, state, jpeg, behind,
-                                         (width, height), self.decision.people, self.decision.reason,
+                                         (width, height), self.decision.people, reason,
                                          self.decision.shown, self.decision.in_zone, job.detect))
         self.metrics.record_published((now - frame.captured) * 1000)

@@ -2,7 +2,8 @@
 
 Topics under <topic_prefix>/<device_id>/ (README, "MQTT"):
   availability  "online" / "offline", retained; "offline" is also the last will, sent by the broker if the kiosk dies
-  state         the gate state (PASS, STOP, CHECKING, NO_FACE, DISCONNECTED), retained, on change
+  state         {"state": the gate state (PASS, STOP, CHECKING, NO_FACE, DISCONNECTED, OUT_OF_SERVICE), "reason": the
+                label behind a PASS or STOP (mask, no_mask, incorrect) or null}, retained, on change
   event         one JSON object per recorded event, QoS 1, in record order
   counters      today's counts as JSON, retained, every minute and on connect
 Guarantees: nothing here runs on the pipeline thread; events come from the record (kiosk.record.outbox), so a broker
@@ -77,7 +78,7 @@ def connect_problem(error: OSError | None, tls: bool) -> str:
 
 
 class MqttReporter:
-    def __init__(self, settings: MqttConfig, gate_state: Callable[[], str], counts: DailyCounts,
+    def __init__(self, settings: MqttConfig, gate_state: Callable[[], tuple[str, str | None]], counts: DailyCounts,
                  outbox: EventOutbox | None, snapshots: Path | None):
         self.settings = settings
         self.gate_state = gate_state
@@ -170,7 +171,7 @@ class MqttReporter:
 
     # -- reporter thread -------------------------------------------------------------------
     def _run(self) -> None:
-        sent_state: str | None = None
+        sent_state: tuple[str, str | None] | None = None
         counters_due = 0.0
         announced = 0   # connects handled
         in_flight: tuple[int, int] | None = None   # (event id, message id): one event at a time, in record order
@@ -186,7 +187,7 @@ class MqttReporter:
                     self._discovery()
             state = self.gate_state()
             if state != sent_state:
-                self._publish("state", state)
+                self._publish("state", json.dumps({"state": state[0], "reason": state[1]}))
                 sent_state = state
             if time.monotonic() >= counters_due:
                 self._publish("counters", json.dumps(self.counts.today().to_json()))
@@ -232,7 +233,7 @@ class MqttReporter:
 
     def _event_json(self, event: Event) -> dict:
         message = {"id": event.id, "device_id": self.settings.device_id, "time": iso_time(event.ts), "ts": event.ts,
-                   "state": event.state, "previous": event.previous, "faces": event.faces,
+                   "state": event.state, "reason": event.reason, "previous": event.previous, "faces": event.faces,
                    "labels": {"mask": event.masked, "no_mask": event.unmasked, "incorrect": event.incorrect}}
         if self.settings.snapshots and event.snapshot and self.snapshots is not None:
             try:
@@ -247,7 +248,8 @@ class MqttReporter:
         device = {"identifiers": [f"mask-kiosk-{name}"], "name": f"mask-kiosk {name}", "manufacturer": "mask-kiosk"}
         common = {"availability_topic": f"{self.base}/availability", "device": device}
         sensors = {
-            "state": {"name": "gate state", "state_topic": f"{self.base}/state", "icon": "mdi:door"},
+            "state": {"name": "gate state", "state_topic": f"{self.base}/state", "icon": "mdi:door",
+                      "value_template": "{{ value_json.state }}", "json_attributes_topic": f"{self.base}/state"},
             "passed": {"name": "passed today", "state_topic": f"{self.base}/counters",
                        "value_template": "{{ value_json.passed }}", "state_class": "total_increasing"},
             "stopped": {"name": "stopped today", "state_topic": f"{self.base}/counters",

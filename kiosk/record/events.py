@@ -41,10 +41,11 @@ CREATE TABLE IF NOT EXISTS events (
     masked INTEGER NOT NULL,
     unmasked INTEGER NOT NULL,
     incorrect INTEGER NOT NULL,
-    snapshot TEXT
+    snapshot TEXT,
+    reason TEXT
 )"""
 EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)"
-COLUMNS = ("id", "ts", "state", "previous", "faces", "masked", "unmasked", "incorrect", "snapshot")
+COLUMNS = ("id", "ts", "state", "previous", "faces", "masked", "unmasked", "incorrect", "snapshot", "reason")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Event:
     unmasked: int
     incorrect: int
     snapshot: str | None     # path under the snapshots folder; None once pruned by the quota
+    reason: str | None       # the label behind a PASS or STOP ("mask", "no_mask", "incorrect"); None otherwise
 
     @classmethod
     def from_row(cls, row: tuple) -> Event:
@@ -86,12 +88,16 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("BEGIN IMMEDIATE")  # one writer sets up or migrates the schema at a time
     try:
+        # a record made by an earlier version: ids that may be reused, or no reason column
         old = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
-        if old is not None and "AUTOINCREMENT" not in old[0].upper():  # a record made by an earlier version
+        if old is not None and "AUTOINCREMENT" not in old[0].upper():
+            kept = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(events)"))
             connection.execute("ALTER TABLE events RENAME TO events_before_autoincrement")
             connection.execute(EVENTS_TABLE)
-            connection.execute(f"INSERT INTO events SELECT {', '.join(COLUMNS)} FROM events_before_autoincrement")
+            connection.execute(f"INSERT INTO events ({kept}) SELECT {kept} FROM events_before_autoincrement")
             connection.execute("DROP TABLE events_before_autoincrement")
+        elif old is not None and "reason" not in {row[1] for row in connection.execute("PRAGMA table_info(events)")}:
+            connection.execute("ALTER TABLE events ADD COLUMN reason TEXT")
         connection.execute(EVENTS_TABLE)
         connection.execute(EVENTS_INDEX)
         connection.commit()
@@ -201,10 +207,10 @@ class EventRecorder:
         try:
             with db:
                 cursor = db.execute(
-                    "INSERT INTO events (ts, state, previous, faces, masked, unmasked, incorrect, snapshot)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO events (ts, state, previous, faces, masked, unmasked, incorrect, snapshot, reason)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (wall_time, item.state.value, previous, len(labels), labels.count("mask"),
-                     labels.count("no_mask"), labels.count("incorrect"), relative))
+                     labels.count("no_mask"), labels.count("incorrect"), relative, item.reason))
         except BaseException:
             (self.snapshots / relative).unlink(missing_ok=True)  # no picture without its row
             raise
