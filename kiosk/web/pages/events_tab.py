@@ -33,7 +33,7 @@ def events_tab(service: KioskService, events: EventLog, page: gr.Blocks) -> None
                        color_map={"passed (PASS)": "#138a36", "stopped (STOP)": "#c62828"},
                        colors_in_legend=["passed (PASS)", "stopped (STOP)"], y_lim=[0, 100], height=260,
                        elem_classes="events-chart")
-    table = gr.Dataframe(headers=["time", "state", "faces", "masked", "unmasked", "incorrect"],
+    table = gr.Dataframe(headers=["time", "state", "reason", "faces", "masked", "unmasked", "incorrect"],
                          label="events, newest first", interactive=False, max_height=320)
     gallery = gr.Gallery(label=f"snapshots (newest {GALLERY_SIZE})", columns=6, height=260,
                          elem_classes="events-gallery")
@@ -52,8 +52,8 @@ def events_tab(service: KioskService, events: EventLog, page: gr.Blocks) -> None
         except sqlite3.Error as error:
             return (f"**The record cannot be read:** {error} (recording: {service.recording()})", None, [], [],
                     gr.update(info=HOURS_HELP, elem_classes=""))
-        table_rows = [[time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.ts)), r.state, r.faces, r.masked,
-                       r.unmasked, r.incorrect] for r in rows]
+        table_rows = [[time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.ts)), r.state, r.reason or "", r.faces,
+                       r.masked, r.unmasked, r.incorrect] for r in rows]
         pictures = [(str(events.snapshots / r.snapshot), f"{r.state} {row[0]}")
                     for r, row in zip(rows, table_rows) if r.snapshot][:GALLERY_SIZE]
         hourly = [(hour, outcome, round(100 * count / (passes + stops), 1)) for hour, passes, stops in hourly_counts
