@@ -83,6 +83,7 @@ class Published:
     shown: tuple[str | None, ...] = ()  # per face: the label it shows beside the state (kiosk.live.decision)
     in_zone: tuple[bool, ...] = ()      # per face: whether it takes part in the decision
     detected: bool = True               # the detector saw this frame (not while nobody is there: kiosk.live.presence)
+    hint: str | None = None             # what the person can do to be judged (kiosk.live.guidance.HINTS)
 
 
 def on_changes(callback: Callable[[Published, str], None],

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tomllib
 from browser import ARTIFACTS, chromium, log_in, require_chromium, screenshot
+from conftest import shared_dataset
 from kiosk_server import PASSWORD, KioskServer
 from videos import HEIGHT, WIDTH, walking_face, write_video
 
@@ -535,3 +536,79 @@ def test_password_change_from_the_admin_page_takes_effect_at_once(browser, kiosk
     finally:
         fresh.close()
     assert kiosk.process.poll() is None  # no restart
+
+
+HINT_TEXTS = {"step_closer": "Please step closer", "one_at_a_time": "One person at a time, please",
+              "hold_still": "Please hold still", "face_camera": "Please face the camera"}
+
+
+def hints_by_segment(browser, tmp_path, segments: list[tuple[str, list[np.ndarray]]], settings: dict) -> dict:
+    """Plays the segments one after another (looping) as the camera of a kiosk with these settings; returns, per
+    segment, the hints of the frames the kiosk screen drew and the banner lines it showed."""
+    frames = [frame for _, part in segments for frame in part]
+    starts = np.cumsum([0] + [len(part) for _, part in segments])
+    kiosk = KioskServer(tmp_path, write_video(tmp_path / "hints.avi", frames, 30), settings=settings).start()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(kiosk.url + "/")
+        page.evaluate("""() => { window.detailsSeen = new Set(); setInterval(() => window.detailsSeen.add(
+            document.querySelector('.gate-detail').textContent), 50); }""")
+        # two loops of the video: every segment seen whole at least once
+        page.wait_for_function(f"(window.kioskLabels || []).some(e => e.frame >= {2 * len(frames)})", timeout=90000)
+        page.wait_for_selector("[data-hint]:not([data-hint=''])", state="attached", timeout=30000)
+        screenshot(page, f"kiosk-hint-{segments[-1][0]}-1280x800")
+        drawn, details = page.evaluate("[window.kioskLabels, [...window.detailsSeen]]")
+    finally:
+        page.close()
+        kiosk.stop()
+    seen: dict[str, list] = {name: [] for name, _ in segments}
+    for entry in drawn:
+        position = entry["frame"] % len(frames)
+        seen[segments[int(np.searchsorted(starts, position, side="right")) - 1][0]].append(entry["hint"])
+    return {"hints": seen, "details": set(details)}
+
+
+def test_the_screen_tells_the_person_what_to_do_and_says_nothing_to_a_good_face(browser, tmp_path, masked_portrait):
+    """A good face, the same face blurred by movement, a face too far away (too small to take part, whatever it
+    wears), and two people where one is allowed (decision.max_people = 1). A long hold_ms keeps the gate at
+    CHECKING: hints are for a person still waiting."""
+    good = frame_with_face(WIDTH, HEIGHT, masked_portrait)
+    kernel = np.zeros((1, 25), np.float32)
+    kernel[0, :] = 1 / 25  # the face moves 25 px (a sixth of its width) during the exposure
+    blurred = cv2.filter2D(good, -1, kernel)
+    far = frame_with_face(WIDTH, HEIGHT, grace_hopper(), height_share=0.18)  # the face: 6.7 % of the frame height
+    two = np.full((HEIGHT, WIDTH, 3), 96, np.uint8)
+    for x in (0, WIDTH // 2):
+        half = frame_with_face(WIDTH // 2, HEIGHT, masked_portrait, height_share=0.6)
+        two[:, x:x + WIDTH // 2] = half
+    segments = [("good", [good] * 75), ("blurred", [blurred] * 45), ("far", [far] * 75), ("two", [two] * 75)]
+    seen = hints_by_segment(browser, tmp_path, segments, {"decision": {"hold_ms": 10000, "max_people": 1}})
+    hints = seen["hints"]
+    assert hints["good"] and not any(hints["good"]), hints["good"]        # nothing to do: no hint
+    assert "hold_still" in hints["blurred"], hints["blurred"]
+    assert "step_closer" in hints["far"], hints["far"]
+    assert "one_at_a_time" in hints["two"], hints["two"]
+    for hint in ("hold_still", "step_closer", "one_at_a_time"):
+        assert HINT_TEXTS[hint] in seen["details"], seen["details"]
+    # a hint shows only after it has held (decision.hint_after_ms, 0.7 s): never on a segment's first frames
+    for name in ("blurred", "far", "two"):
+        assert not any(hints[name][:10]), (name, hints[name][:10])
+
+
+# a real photo of a man in a mask, his head turned to his left (ilc2021-scenes; its detected face box)
+TURNED_PHOTO, TURNED_BOX = "36c2f20a5af65b793120c2c9ab07141d.jpg", (279, 112, 400, 331)
+
+
+def test_a_face_turned_aside_is_asked_to_face_the_camera(browser, tmp_path, masked_portrait):
+    photo = next(shared_dataset("ilc2021-scenes").rglob(TURNED_PHOTO))
+    image = cv2.imread(str(photo))
+    x1, y1, x2, y2 = TURNED_BOX
+    margin = (x2 - x1) // 2
+    turned = image[max(0, y1 - margin):y2 + margin, max(0, x1 - margin):x2 + margin]
+    # apart, so that each is a new track (hold_ms would otherwise end CHECKING, and with it the hints)
+    segments = [("good", [frame_with_face(WIDTH, HEIGHT, masked_portrait, x_fraction=0.25)] * 60),
+                ("turned", [frame_with_face(WIDTH, HEIGHT, turned, x_fraction=0.75, height_share=0.7)] * 60)]
+    seen = hints_by_segment(browser, tmp_path, segments, {"decision": {"hold_ms": 10000}})
+    assert seen["hints"]["good"] and not any(seen["hints"]["good"]), seen["hints"]["good"]
+    assert "face_camera" in seen["hints"]["turned"], seen["hints"]["turned"]
+    assert HINT_TEXTS["face_camera"] in seen["details"], seen["details"]

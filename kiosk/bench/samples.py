@@ -23,11 +23,13 @@ def grace_hopper() -> np.ndarray:
     return image
 
 
-def frame_with_face(width: int, height: int, face: np.ndarray | None = None, x_fraction: float = 0.5) -> np.ndarray:
-    """A grey camera-sized frame with the portrait scaled to 80 % of its height, centred at x_fraction."""
+def frame_with_face(width: int, height: int, face: np.ndarray | None = None, x_fraction: float = 0.5,
+                    height_share: float = 0.8) -> np.ndarray:
+    """A grey camera-sized frame with the portrait scaled to `height_share` of its height, centred at x_fraction
+    (the face itself is about 36 % of the portrait's height)."""
     face = grace_hopper() if face is None else face
     frame = np.full((height, width, 3), 96, np.uint8)
-    target_h = int(height * 0.8)
+    target_h = int(height * height_share)
     target_w = int(face.shape[1] * target_h / face.shape[0])
     scaled = cv2.resize(face, (target_w, target_h), interpolation=cv2.INTER_AREA)
     x0 = int(np.clip(x_fraction * width - target_w / 2, 0, width - target_w))

@@ -18,6 +18,13 @@ class DecisionConfig(Section):
     min_face_fraction: float = Field(0.08, ge=0.0, le=1.0, title="smallest face (share of frame height)",
                                      description="faces smaller than this share of the frame height are ignored")
 
+    max_people: int = Field(0, ge=0, le=20, title="people at a time (0: no limit)",
+                            description="more faces than this in the zone: the screen asks for one at a time (the "
+                                        "decision is unchanged)")
+    hint_after_ms: float = Field(700.0, ge=0, le=10000, title="hint after (ms)",
+                                 description="a hint (step closer, one at a time, face the camera, hold still) "
+                                             "shows once its cause has held this long")
+
     @field_validator("zone")
     @classmethod
     def _zone_box(cls, value: list[float]) -> list[float]:

@@ -33,6 +33,7 @@ from kiosk.config.tracker import TrackerConfig
 from kiosk.errors import one_line
 from kiosk.live.camera import CameraSource
 from kiosk.live.decision import GateDecision
+from kiosk.live.guidance import Guidance
 from kiosk.live.metrics import PipelineMetrics, PipelineSnapshot
 from kiosk.live.presence import PresenceGate
 from kiosk.live.render import annotate_tracked, encode_jpeg
@@ -109,6 +110,7 @@ class LivePipeline:
         self.detector = detector
         self.classifier = classifier
         self.decision = decision
+        self.guidance = Guidance(decision.settings)
         self.tracker_settings = tracker
         self.tracker = FaceTracker(**tracker.model_dump(), rule=classifier.verdict)
         self.display = display
@@ -176,7 +178,7 @@ class LivePipeline:
         if not pending:
             return
         self.detector.min_score = pending["min_score"]
-        self.decision.settings = pending["decision"]
+        self.decision.settings = self.guidance.settings = pending["decision"]
         self.display = pending["display"]
         if pending["tracker"] != self.tracker_settings:
             self.tracker_settings = pending["tracker"]
@@ -318,6 +320,7 @@ class LivePipeline:
         tracked = self.tracker.update(faces, frame.captured)
         state = self.decision.update(tracked, width, height, frame.captured)
         reason = self.decision.reason
+        hint = self.guidance.update(tracked, self.decision.in_zone, frame.image, frame.captured, state)
         if state == GateState.PASS and not self.self_test.ok:
             state, reason = GateState.CHECKING, None  # a kiosk that failed its self-test passes nobody
         now = time.monotonic()
@@ -335,5 +338,5 @@ class LivePipeline:
         self.last_published_at = now
         self.broadcast.publish(Published(job.sequence, frame.index, frame.captured, now, tracked, state, jpeg, behind,
                                          (width, height), self.decision.people, reason,
-                                         self.decision.shown, self.decision.in_zone, job.detect))
+                                         self.decision.shown, self.decision.in_zone, job.detect, hint))
         self.metrics.record_published((now - frame.captured) * 1000)

@@ -302,7 +302,8 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
                 sent_sequence = latest.sequence
                 # the state and reason go with the frame they belong to: the banner changes as it is drawn
                 await socket.send_text(json.dumps({"faces": face_labels(latest), "frame": latest.frame_index,
-                                                   "state": latest.state.value, "reason": latest.reason}))
+                                                   "state": latest.state.value, "reason": latest.reason,
+                                                   "hint": latest.hint}))
                 await socket.send_bytes(latest.jpeg)
                 continue
             woken = asyncio.create_task(wake.wait())

@@ -23,6 +23,9 @@ const TEXTS = {
     OUT_OF_SERVICE: ["OUT OF SERVICE", "Please see staff"],
     OFFLINE: ["KIOSK OFFLINE", "The kiosk service is not reachable — reconnecting…"],
     labels: { mask: "mask", no_mask: "no mask", incorrect: "mask worn wrongly" },
+    // what the person can do to be judged (kiosk/live/guidance.py), in place of the CHECKING or WELCOME line
+    hints: { step_closer: "Please step closer", one_at_a_time: "One person at a time, please",
+             face_camera: "Please face the camera", hold_still: "Please hold still" },
     // STOP with several people in the zone: who of them, and what to do
     who: { no_mask: (n, total) => `${n} of ${total} without a mask — please wear a mask`,
            incorrect: (n, total) => `${n} of ${total}: mask below the nose — please cover nose and mouth` },
@@ -42,6 +45,7 @@ const TEXTS = {
     OUT_OF_SERVICE: ["暂停服务", "请联系工作人员"],
     OFFLINE: ["服务未连接", "检测服务无法访问，正在重新连接…"],
     labels: { mask: "已戴口罩", no_mask: "未戴口罩", incorrect: "口罩未戴好" },
+    hints: { step_closer: "请走近一些", one_at_a_time: "请逐一通过", face_camera: "请正对摄像头", hold_still: "请保持不动" },
     who: { no_mask: (n, total) => `${total}人中${n}人未戴口罩，请佩戴口罩`,
            incorrect: (n, total) => `${total}人中${n}人口罩未遮住鼻子，请遮住口鼻` },
     counts: (c) => `今日：通过 ${c.passed} · 拦截 ${c.stopped}` +
@@ -81,15 +85,16 @@ function writeLabels(message) {
     written.push(text);
     inside = inside && x >= 0 && x + width <= canvas.width + 0.5;
   }
-  window.kioskLabels.push({ frame: message.frame, state: message.state, reason: message.reason, labels: written,
-                            faces: faces.length, inside });
+  window.kioskLabels.push({ frame: message.frame, state: message.state, reason: message.reason, hint: message.hint,
+                            labels: written, faces: faces.length, inside });
   if (window.kioskLabels.length > 2000) window.kioskLabels.shift();
 }
 
 // the banner's [title, detail]: STOP says what to do about its reason; a camera that is down tells the visitor to
 // see staff on the public screen, while the admin's view names it
-function bannerText(state, reason, who) {
+function bannerText(state, reason, who, hint) {
   const texts = TEXTS[language] || TEXTS.en;
+  if ((state === "CHECKING" || state === "NO_FACE") && hint && texts.hints[hint]) return [texts[state][0], texts.hints[hint]];
   if (state === "STOP" && who && who.total > 1 && who.n > 0 && texts.who[reason]) {
     return [texts.STOP[0], texts.who[reason](who.n, who.total)];
   }
@@ -98,16 +103,17 @@ function bannerText(state, reason, who) {
   return texts[state] || [state, ""];
 }
 
-function showState(state, reason, who) {
+function showState(state, reason, who, hint) {
   element.dataset.state = state;
   element.dataset.reason = reason || "";
+  element.dataset.hint = hint || "";
   if (state === "DISCONNECTED" || state === "OFFLINE" || state === "OUT_OF_SERVICE") {  // no frozen face
     pending = null;
     context.fillStyle = "#000";
     context.fillRect(0, 0, canvas.width, canvas.height);
   }
   if (!banner) return;
-  const [title, detail] = bannerText(state, reason, who);
+  const [title, detail] = bannerText(state, reason, who, hint);
   banner.className = "gate-banner state-" + state;
   banner.querySelector(".gate-title").textContent = title;
   banner.querySelector(".gate-detail").textContent = detail;
@@ -157,7 +163,7 @@ async function drawPending() {
       if (faces.state) {
         const inZone = faces.faces.filter((face) => face.zone);  // the people the verdict is about
         const who = { total: inZone.length, n: inZone.filter((face) => face.label === faces.reason).length };
-        showState(faces.state, faces.reason, who);
+        showState(faces.state, faces.reason, who, faces.hint);
       }
       window.dispatchEvent(new CustomEvent("kiosk-frame", { detail: { canvas } }));
     } catch (error) {

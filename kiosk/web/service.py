@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # the settings form, column by column: the (section, key) pairs the admin may change
 FORM = {
     "Decision": (("detector", "min_score"), ("decision", "hold_ms"), ("decision", "switch_ms"),
-                 ("decision", "min_face_fraction")),
+                 ("decision", "min_face_fraction"), ("decision", "max_people"), ("decision", "hint_after_ms")),
     "Camera and device": (("camera", "source"), ("camera", "width"), ("camera", "height"), ("camera", "fps"),
                           ("runtime", "device")),
     "Screen": (("display", "max_width"), ("display", "max_height"), ("display", "jpeg_quality"),
