@@ -158,9 +158,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"self-test (golden faces through detector, classifier and decision): {self_test.detail}")
     print(f"admin password: {'set' if config.admin.password_hash else 'NOT SET (mask-kiosk set-password)'}")
     cjk = cjk_fonts()
-    if config.display.language == "zh" and not cjk:
-        print("WARNING: display.language is zh but no Chinese font is installed: the screen would show empty boxes "
-              "(sudo apt-get install fonts-noto-cjk)")
+    if "zh" in config.display.language and not cjk:
+        print(f"WARNING: display.language is {config.display.language} but no Chinese font is installed: the "
+              "screen would show empty boxes (sudo apt-get install fonts-noto-cjk)")
     else:
         print(f"Chinese font: {cjk[0] if cjk else 'none (only needed for display.language = zh)'}")
     from kiosk.web.tls import certificate, fingerprint

@@ -22,7 +22,10 @@ from kiosk.bench.samples import frame_with_face, grace_hopper
 SIZES = {"800x480": (800, 480), "1024x768": (1024, 768), "1920x1080": (1920, 1080), "3840x2160": (3840, 2160),
          "portrait-1080x1920": (1080, 1920)}
 LONGEST = {"en": ("CAMERA DISCONNECTED", "10 of 12: mask below the nose — please cover nose and mouth"),
-           "zh": ("摄像头已断开", "12人中10人口罩未遮住鼻子，请遮住口鼻")}
+           "zh": ("摄像头已断开", "12人中10人口罩未遮住鼻子，请遮住口鼻"),
+           "en+zh": ("CAMERA DISCONNECTED · 摄像头已断开",
+                     "10 of 12: mask below the nose — please cover nose and mouth\n"
+                     "12人中10人口罩未遮住鼻子，请遮住口鼻")}
 
 require_chromium()
 
@@ -95,6 +98,46 @@ def test_chinese_kiosk_screen_draws_every_banner_glyph_with_a_cjk_font(browser, 
         page.close()
 
 
+@pytest.fixture(scope="module")
+def kiosk_both(tmp_path_factory, bare_video):
+    kiosk = KioskServer(tmp_path_factory.mktemp("both"), bare_video, settings={"display": {"language": "en+zh"}})
+    kiosk.start()
+    yield kiosk
+    kiosk.stop()
+
+
+def test_en_plus_zh_shows_both_languages_on_every_screen_shape(browser, kiosk_both):
+    """One title line with both, then a line per language; the boxes' labels in both; screenshots at 1080p
+    landscape and portrait and 1280x800."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        page.goto(kiosk_both.url + "/")
+        page.wait_for_function("document.querySelector('.gate-title')?.innerText === 'STOP · 请停步'", timeout=20000)
+        assert page.locator(".gate-detail").inner_text().splitlines() == ["Please wear a mask", "请佩戴口罩"]
+        assert not missing_glyphs(page, page.locator(".gate-banner").inner_text())
+        page.wait_for_function("(window.kioskLabels || []).some(entry => entry.labels.length)")
+        assert "no mask 未戴口罩" in page.evaluate("window.kioskLabels.flatMap(entry => entry.labels)")
+        for name, size in (("1920x1080", (1920, 1080)), ("portrait-1080x1920", (1080, 1920)),
+                           ("1280x800", (1280, 800))):
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            page.evaluate("window.shapeFrom = window.kioskLabels.length")
+            page.wait_for_function("window.kioskLabels.length > window.shapeFrom + 5")
+            wait_for_state(page, "STOP")
+            banner = page.locator(".gate-banner").bounding_box()
+            assert banner["y"] + banner["height"] <= size[1] + 1, (name, banner)
+            screenshot(page, f"kiosk-en+zh-{name}")
+    finally:
+        page.close()
+    # the admin's login reads the first language
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(kiosk_both.url + "/login")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.get_by_role("button", name="Log in").count() == 1
+    finally:
+        page.close()
+
+
 def test_the_login_page_speaks_the_kiosks_language(browser, kiosk_zh):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
@@ -152,11 +195,12 @@ def test_the_first_paint_is_black_with_no_white_frame_and_no_spinner(browser, ki
         assert orange < 0.002, f"frame {index} shows an orange spinner"
 
 
-@pytest.mark.parametrize("language", ["en", "zh"])
-def test_the_banner_fits_every_screen_from_800x480_to_4k_and_portrait(browser, kiosk_en, language):
+@pytest.mark.parametrize("language", ["en", "zh", "en+zh"])
+def test_the_banner_fits_every_screen_from_800x480_to_4k_and_portrait(browser, request, language):
+    kiosk = request.getfixturevalue("kiosk_both" if language == "en+zh" else "kiosk_en")  # en+zh sets its own sizes
     page = browser.new_page()
     try:
-        page.goto(kiosk_en.url + "/")
+        page.goto(kiosk.url + "/")
         wait_for_state(page, "STOP")
         for name, (width, height) in SIZES.items():
             page.set_viewport_size({"width": width, "height": height})

@@ -69,6 +69,7 @@ LOGIN_TEXTS = {
 
 def login_page(language: str, message: str = "", **values: float) -> str:
     """The login form in the kiosk's language, with one of LOGIN_TEXTS' messages (or none)."""
+    language = language.split("+")[0]  # "en+zh": the admin reads the first
     texts = LOGIN_TEXTS.get(language, LOGIN_TEXTS["en"])
     shown = html.escape(texts[message].format(**values)) if message else ""
     return LOGIN_PAGE.format(lang=language, message=shown, **{k: texts[k] for k in

@@ -52,6 +52,22 @@ const TEXTS = {
       (c.compliance === null ? "" : ` · 佩戴率 ${Math.round(c.compliance * 100)}%`),
   },
 };
+// "en+zh": both languages at once, the first above the second (one title, each line twice); sound in the first
+function textsOf(name) {
+  const parts = name.split("+").map((part) => TEXTS[part]).filter(Boolean);
+  if (parts.length < 2) return parts[0] || TEXTS.en;
+  const [a, b] = parts;
+  const both = { counts: a.counts, labels: {}, hints: {}, who: {} };
+  for (const key of Object.keys(a)) {
+    if (Array.isArray(a[key])) both[key] = [`${a[key][0]} · ${b[key][0]}`, `${a[key][1]}\n${b[key][1]}`];
+  }
+  for (const key of Object.keys(a.labels)) both.labels[key] = `${a.labels[key]} ${b.labels[key]}`;
+  for (const key of Object.keys(a.hints)) both.hints[key] = `${a.hints[key]}\n${b.hints[key]}`;
+  for (const key of Object.keys(a.who)) both.who[key] = (n, total) => `${a.who[key](n, total)}\n${b.who[key](n, total)}`;
+  return both;
+}
+const textsCache = {};
+const texts = () => (textsCache[language] = textsCache[language] || textsOf(language));
 // as the boxes in the picture (kiosk/live/render.py LABEL_COLOURS)
 const LABEL_COLOURS = { mask: "#28b43c", no_mask: "#dc2828", incorrect: "#ffaa00" };
 const GATE_STATES = new Set(["NO_FACE", "CHECKING", "PASS", "STOP"]);
@@ -65,7 +81,7 @@ let drawing = false;
 
 function writeLabels(message) {
   const faces = message.faces;
-  const texts = (TEXTS[language] || TEXTS.en).labels;
+  const labels = texts().labels;
   const size = Math.max(16, Math.round(canvas.height * 0.05));
   context.font = `700 ${size}px system-ui, "Noto Sans CJK SC", "DejaVu Sans", sans-serif`;
   context.textBaseline = "top";
@@ -73,7 +89,7 @@ function writeLabels(message) {
   let inside = true;  // every label within the picture
   for (const face of faces) {
     if (!face.label) continue;  // not judged (yet, or outside the zone): the grey box says so
-    let text = texts[face.label] || face.label;
+    let text = labels[face.label] || face.label;
     if (!isKioskScreen && face.score !== null) text += ` ${Math.round(face.score * 100)}%`;
     const width = context.measureText(text).width + size * 0.5;
     const x = Math.max(0, Math.min(face.box[0] * canvas.width, canvas.width - width));  // never cut at the edge
@@ -93,14 +109,14 @@ function writeLabels(message) {
 // the banner's [title, detail]: STOP says what to do about its reason; a camera that is down tells the visitor to
 // see staff on the public screen, while the admin's view names it
 function bannerText(state, reason, who, hint) {
-  const texts = TEXTS[language] || TEXTS.en;
-  if ((state === "CHECKING" || state === "NO_FACE") && hint && texts.hints[hint]) return [texts[state][0], texts.hints[hint]];
-  if (state === "STOP" && who && who.total > 1 && who.n > 0 && texts.who[reason]) {
-    return [texts.STOP[0], texts.who[reason](who.n, who.total)];
+  const shown = texts();
+  if ((state === "CHECKING" || state === "NO_FACE") && hint && shown.hints[hint]) return [shown[state][0], shown.hints[hint]];
+  if (state === "STOP" && who && who.total > 1 && who.n > 0 && shown.who[reason]) {
+    return [shown.STOP[0], shown.who[reason](who.n, who.total)];
   }
-  if (state === "STOP" && reason && texts["STOP-" + reason]) return texts["STOP-" + reason];
-  if (state === "DISCONNECTED" && isKioskScreen) return texts["DISCONNECTED-screen"];
-  return texts[state] || [state, ""];
+  if (state === "STOP" && reason && shown["STOP-" + reason]) return shown["STOP-" + reason];
+  if (state === "DISCONNECTED" && isKioskScreen) return shown["DISCONNECTED-screen"];
+  return shown[state] || [state, ""];
 }
 
 function showState(state, reason, who, hint) {
@@ -114,7 +130,7 @@ function showState(state, reason, who, hint) {
   }
   if (!banner) return;
   const [title, detail] = bannerText(state, reason, who, hint);
-  banner.className = "gate-banner state-" + state;
+  banner.className = "gate-banner state-" + state + (language.includes("+") ? " two-languages" : "");
   banner.querySelector(".gate-title").textContent = title;
   banner.querySelector(".gate-detail").textContent = detail;
 }
@@ -126,7 +142,7 @@ function playCue(status) {
   if (played.has(key)) return;
   played.add(key);
   if (played.size > 500) played.delete(played.values().next().value);
-  const file = cue === "pass" ? "pass.wav" : `${cue}-${language}.wav`;
+  const file = cue === "pass" ? "pass.wav" : `${cue}-${language.split("+")[0]}.wav`;
   const audio = new Audio("/sounds/" + file);
   audio.volume = status.sound.volume;
   for (const type of ["play", "playing", "ended", "error"]) {
@@ -140,8 +156,7 @@ function showStatus(status) {
   // a gate state is shown with the frame it belongs to (drawPending), so banner and boxes always agree; the
   // status shows the states without frames, and the first state after them
   if (!GATE_STATES.has(status.state) || !GATE_STATES.has(element.dataset.state)) showState(status.state, status.reason);
-  const texts = TEXTS[language] || TEXTS.en;
-  if (countsLine && status.counts) countsLine.textContent = texts.counts(status.counts);
+  if (countsLine && status.counts) countsLine.textContent = texts().counts(status.counts);
   if (noticeLine) noticeLine.textContent = status.notice || "";
   playCue(status);
 }

@@ -29,7 +29,10 @@ body.kiosk-ready::before, body.kiosk-ready::after {{ display: none; }}
 
 
 def kiosk_head(language: str) -> str:
-    title, detail = BOOT_TEXT[language]
+    """The boot screen in the kiosk's language ("en+zh": both, as live.js shows them)."""
+    texts = [BOOT_TEXT[part] for part in language.split("+")]
+    title = " · ".join(title for title, _ in texts)
+    detail = "\\A ".join(detail for _, detail in texts)  # a CSS content line break
     return BOOT_HEAD.format(title=title, detail=detail, language=language)
 
 

@@ -10,7 +10,7 @@ from pydantic.fields import FieldInfo
 from kiosk.config import Config, ConfigError
 from kiosk.web.service import EDITABLE, FORM, SECRETS, KioskService, field_label
 
-LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
+LANGUAGE_NAMES = {"en": "English", "zh": "简体中文", "en+zh": "English + 简体中文"}
 
 
 def field_info(section: str, key: str) -> FieldInfo:
