@@ -4,6 +4,7 @@ go to test-artifacts/."""
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ from browser import ARTIFACTS, chromium, log_in, require_chromium, screenshot
 from conftest import shared_dataset
 from kiosk_server import PASSWORD, KioskServer
 from videos import HEIGHT, WIDTH, walking_face, write_video
+from waiting import wait_until
 
 from kiosk.bench.samples import frame_with_face, grace_hopper
 
@@ -656,3 +658,34 @@ def test_a_face_turned_aside_is_asked_to_face_the_camera(browser, tmp_path, mask
     assert seen["hints"]["good"] and not any(seen["hints"]["good"]), seen["hints"]["good"]
     assert "face_camera" in seen["hints"]["turned"], seen["hints"]["turned"]
     assert HINT_TEXTS["face_camera"] in seen["details"], seen["details"]
+
+
+def screen_figures(kiosk: KioskServer) -> tuple[str, dict[str, float]]:
+    """/healthz's screen field, and capture->painted p50 and p95 from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+    health = json.loads(urllib.request.urlopen(kiosk.url + "/healthz", timeout=10).read())
+    families = {f.name: f for f in text_string_to_metric_families(
+        urllib.request.urlopen(kiosk.url + "/metrics", timeout=10).read().decode())}
+    quantiles = {s.labels["quantile"]: s.value for s in families["mask_kiosk_screen_latency_ms"].samples}
+    return health["screen"], quantiles
+
+
+def test_the_kiosk_screen_reports_glass_to_glass_and_a_frozen_screen_is_stale(browser, kiosk_en):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        assert screen_figures(kiosk_en)[0] == "none"  # no kiosk screen open yet (the admin's view does not count)
+        page.goto(kiosk_en.url + "/")
+        page.wait_for_function("(window.kioskLabels || []).length > 60", timeout=30000)
+        state, quantiles = wait_until(lambda: (figures := screen_figures(kiosk_en))[1]["0.5"] > 0 and figures,
+                                      20, "capture->painted figures")
+        assert state == "ok" and 0 < quantiles["0.5"] <= quantiles["0.95"] < 5000, (state, quantiles)
+        print(f"capture->painted from Chromium: p50 {quantiles['0.5']:.1f} ms, p95 {quantiles['0.95']:.1f} ms")
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Debugger.enable")
+        cdp.send("Debugger.pause")  # the page stops, as a hung browser's would: no script runs, nothing is drawn
+        wait_until(lambda: screen_figures(kiosk_en)[0] == "stale", 20, "screen: stale")
+        cdp.send("Debugger.resume")
+        wait_until(lambda: screen_figures(kiosk_en)[0] == "ok", 20, "screen: ok again")
+    finally:
+        page.close()
+    wait_until(lambda: screen_figures(kiosk_en)[0] == "none", 20, "no screen once the page is closed")

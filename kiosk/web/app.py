@@ -30,6 +30,7 @@ from kiosk.vision.image_input import image_limits  # noqa: E402
 from kiosk.web.auth import SESSION_COOKIE  # noqa: E402
 from kiosk.web.pages import KIOSK_CSS, KIOSK_THEME, LIVE_CSS, THEME, admin_page, kiosk_head, kiosk_page  # noqa: E402
 from kiosk.web.prometheus import registry_for  # noqa: E402
+from kiosk.web.screen_watch import ScreenLink  # noqa: E402
 from kiosk.web.service import KioskService  # noqa: E402
 from kiosk.web.sounds import NAME as SOUND_NAME  # noqa: E402
 from kiosk.web.sounds import sounds_dir  # noqa: E402
@@ -176,7 +177,8 @@ def create_app(service: KioskService) -> FastAPI:
         health = service.pipeline.health()
         # a recording fault is named here but does not make the kiosk unhealthy: the gate still works
         body = {"healthy": health.healthy, "reason": health.reason, "state": service.pipeline.state.value,
-                "selftest": service.pipeline.self_test.detail, "recording": str(service.recording())}
+                "selftest": service.pipeline.self_test.detail, "recording": str(service.recording()),
+                "screen": service.screens.state()}
         return JSONResponse(body, status_code=200 if health.healthy else 503)
 
     registry = registry_for(service)
@@ -239,10 +241,25 @@ def create_app(service: KioskService) -> FastAPI:
     return app
 
 
-async def _until_closed(socket: WebSocket) -> None:
-    """Returns when the viewer goes away (or the server closes the socket); a viewer sends nothing else."""
-    while (await socket.receive())["type"] != "websocket.disconnect":
-        pass
+async def _read_viewer(socket: WebSocket, link: ScreenLink, pongs: list[dict], wake: asyncio.Event) -> None:
+    """Returns when the viewer goes away (or the server closes the socket). A kiosk screen sends pings (answered
+    with the server's clock) and reports of the frames it painted (kiosk.web.screen_watch); anything else is
+    ignored."""
+    while True:
+        message = await socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        try:
+            report = json.loads(message.get("text") or "null")
+        except ValueError:
+            continue
+        if not isinstance(report, dict):
+            continue
+        if isinstance(report.get("ping"), (int, float)):
+            pongs.append({"pong": report["ping"], "server": time.monotonic()})
+            wake.set()
+        elif isinstance(report.get("painted"), int) and isinstance(report.get("at"), (int, float)):
+            link.painted(report["painted"], float(report["at"]))
 
 
 @dataclass(frozen=True)
@@ -283,7 +300,9 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
 
     broadcast = service.pipeline.broadcast
     broadcast.subscribe(notify)
-    closed = asyncio.create_task(_until_closed(socket))
+    link = service.screens.link()
+    pongs: list[dict] = []  # answers to the screen's pings, sent by this loop (one writer per socket)
+    closed = asyncio.create_task(_read_viewer(socket, link, pongs, wake))
     sent_sequence, sent_status = -1, None
     try:
         while not closed.done():
@@ -291,6 +310,8 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
                 await socket.close(code=1008)
                 break
             wake.clear()  # before looking, so a frame published meanwhile still wakes us
+            while pongs:
+                await socket.send_text(json.dumps(pongs.pop(0)))
             latest = broadcast.latest()
             status = screen_status(service, latest)
             if status != sent_status:
@@ -306,6 +327,7 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
                                                    "state": latest.state.value, "reason": latest.reason,
                                                    "hint": latest.hint}))
                 await socket.send_bytes(latest.jpeg)
+                link.sent(latest.frame_index, latest.captured)
                 continue
             woken = asyncio.create_task(wake.wait())
             # at most 0.5 s between looks at the camera state
@@ -315,4 +337,5 @@ async def stream_live(socket: WebSocket, service: KioskService, allowed: Callabl
         pass
     finally:
         closed.cancel()
+        link.close()
         broadcast.unsubscribe(notify)

@@ -78,6 +78,31 @@ let language = window.kioskLanguage || "en";  // set by the page's head until th
 let pending = null;       // [faces message, JPEG blob]: only the newest frame is drawn
 let nextFaces = { faces: [] };
 let drawing = false;
+// the kiosk screen reports each frame it paints, in the server's clock (kiosk/web/screen_watch.py): the offset
+// comes from the ping whose answer took the shortest round trip
+let liveSocket = null;
+let clockOffsetMs = null;
+let bestRoundTripMs = Infinity;
+
+function ping() {
+  if (liveSocket && liveSocket.readyState === WebSocket.OPEN) liveSocket.send(JSON.stringify({ ping: performance.now() }));
+}
+
+function onPong(message) {
+  const now = performance.now();
+  const roundTrip = now - message.pong;
+  if (roundTrip > bestRoundTripMs) return;
+  bestRoundTripMs = roundTrip;
+  clockOffsetMs = message.server * 1000 - (message.pong + now) / 2;
+}
+
+function reportPainted(frame) {
+  if (!isKioskScreen || frame === undefined) return;
+  requestAnimationFrame(() => {  // the frame is on its way to the glass
+    if (clockOffsetMs === null || !liveSocket || liveSocket.readyState !== WebSocket.OPEN) return;
+    liveSocket.send(JSON.stringify({ painted: frame, at: (performance.now() + clockOffsetMs) / 1000 }));
+  });
+}
 
 function writeLabels(message) {
   const faces = message.faces;
@@ -175,6 +200,7 @@ async function drawPending() {
       context.drawImage(bitmap, 0, 0);
       bitmap.close();
       writeLabels(faces);
+      reportPainted(faces.frame);
       if (faces.state) {
         const inZone = faces.faces.filter((face) => face.zone);  // the people the verdict is about
         const who = { total: inZone.length, n: inZone.filter((face) => face.label === faces.reason).length };
@@ -192,10 +218,14 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + "/ws/live");
   socket.binaryType = "blob";
+  liveSocket = socket;
+  bestRoundTripMs = Infinity;  // a new connection: a new path, a new offset
+  if (isKioskScreen) socket.onopen = () => { for (const delay of [0, 300, 1000]) setTimeout(ping, delay); };
   socket.onmessage = (event) => {
     if (typeof event.data === "string") {
       const message = JSON.parse(event.data);
-      if (message.faces) nextFaces = message;  // the faces of the JPEG that follows
+      if (message.pong !== undefined) onPong(message);
+      else if (message.faces) nextFaces = message;  // the faces of the JPEG that follows
       else showStatus(message);
       return;
     }
@@ -208,6 +238,7 @@ function connect() {
   };
 }
 
+if (isKioskScreen) setInterval(ping, 10000);  // clocks drift: a shorter round trip may come along
 document.body.classList.add("kiosk-ready");  // the boot screen (kiosk/web/pages.py kiosk_head) gives way
 showState("CONNECTING");
 connect();

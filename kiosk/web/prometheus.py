@@ -28,13 +28,17 @@ class KioskCollector:
             "mask_kiosk_healthy": ("1 while frames are being published", float(pipeline.health().healthy)),
             "mask_kiosk_selftest_ok": ("1 when the start-up self-test passed (golden faces judged right)",
                                        float(pipeline.self_test.ok)),
+            "mask_kiosk_screen_stale": ("1 while a kiosk screen has stopped painting the frames sent to it",
+                                        float(self.service.screens.state() == "stale")),
         }
         for name, (documentation, value) in gauges.items():
             yield GaugeMetricFamily(name, documentation, value=value)
-        for stage, figures in (("latency", snapshot.latency_ms), ("detect", snapshot.detect_ms),
-                               ("classify", snapshot.classify_ms)):
-            family = GaugeMetricFamily(f"mask_kiosk_{stage}_ms", f"{stage} time in ms over recent frames",
-                                       labels=["quantile"])
+        for stage, figures, what in (
+                ("latency", snapshot.latency_ms, "capture -> published"),
+                ("detect", snapshot.detect_ms, "face detection"),
+                ("classify", snapshot.classify_ms, "mask classification"),
+                ("screen_latency", self.service.screens.latency(), "capture -> painted on the kiosk screen")):
+            family = GaugeMetricFamily(f"mask_kiosk_{stage}_ms", f"{what}, ms, over recent frames", labels=["quantile"])
             family.add_metric(["0.5"], figures.p50)
             family.add_metric(["0.95"], figures.p95)
             yield family

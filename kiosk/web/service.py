@@ -18,6 +18,7 @@ from kiosk.vision.image_input import image_limits
 from kiosk.web.auth import AdminAuth
 from kiosk.web.passwords import hash_password, password_problem
 from kiosk.web.photo_check import PhotoChecker
+from kiosk.web.screen_watch import ScreenWatch
 
 if TYPE_CHECKING:  # read through KioskParts, never built here
     from kiosk.outputs import OutputsStatus
@@ -102,6 +103,7 @@ class KioskService:
         self.setup_lines = list(describe_setup(config, parts.pipeline.detector, parts.pipeline.classifier))
         self._settings_lock = threading.Lock()
         self.auth = AdminAuth(lambda: self.current().admin)
+        self.screens = ScreenWatch()  # what the kiosk screens report they painted
 
     @property
     def events(self) -> EventLog | None:

@@ -61,12 +61,23 @@ def status_cards(service: KioskService) -> str:
               f"camera {snapshot.capture_fps:.1f} fps; detector {snapshot.detect_fps:.1f} fps; "
               f"latency p50 {snapshot.latency_ms.p50:.0f} ms, "
               f"p95 {snapshot.latency_ms.p95:.0f} ms"),
+        _screen_card(service),
         _card("recording", "failed" if recording.fault else str(recording), str(recording) if recording.fault else "",
               "bad" if recording.fault else ""),
         _output_card(outputs.gate),
         _mqtt_card(outputs.mqtt),
     ]
     return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _screen_card(service: KioskService) -> str:
+    """Glass to glass, as the kiosk screen itself reports it (kiosk.web.screen_watch)."""
+    state, latency = service.screens.state(), service.screens.latency()
+    if state == "none":
+        return _card("kiosk screen", "–", "no kiosk screen connected")
+    if state == "stale":
+        return _card("kiosk screen", "stale", "a screen stopped painting the frames sent to it", "bad")
+    return _card("kiosk screen", f"{latency.p50:.0f} ms", f"capture → painted, p95 {latency.p95:.0f} ms")
 
 
 def live_tab(service: KioskService, page: gr.Blocks) -> None:
