@@ -81,6 +81,7 @@ class Kiosk:
             self.recorder.start()
             self.pipeline.broadcast.subscribe(self.recorder.observe)
         self.pipeline.broadcast.subscribe(on_changes(self.counts.on_change))
+        self.pipeline.broadcast.subscribe(self.counts.observe)
         self.pipeline.start()
         self.models_load_s = time.perf_counter() - self._created
         self.apply_outputs(self.config)

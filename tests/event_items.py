@@ -17,4 +17,4 @@ def published(sequence: int, state: GateState, age_s: float = 0.0, label: str = 
     now = time.monotonic() - age_s
     reason = {GateState.PASS: "mask", GateState.STOP: label}.get(state)
     return Published(sequence, sequence, now, now, [TrackedFace(face, 1, label, now)], state, JPEG, 0, (640, 480),
-                     reason=reason)
+                     people=(1,), reason=reason, shown=(label,), in_zone=(True,))

@@ -161,13 +161,43 @@ def test_todays_counts_survive_a_restart_from_the_record_and_count_new_changes(t
     since_midnight = time.time() - local_midnight()
     recorder.write(published(0, GateState.STOP, age_s=since_midnight + 3600), None)  # yesterday: not today's
     for sequence, state in enumerate([GateState.PASS, GateState.STOP, GateState.PASS, GateState.NO_FACE], 1):
-        recorder.write(published(sequence, state, age_s=min(60.0, since_midnight / 2)), None)
+        label = "mask" if state == GateState.PASS else "no_mask"
+        recorder.write(published(sequence, state, age_s=min(60.0, since_midnight / 2), label=label), None)
     counts = DailyCounts(EventLog(recorder.db_path, recorder.snapshots))  # as after a restart
     assert counts.today().to_json() == {"date": datetime.date.today().isoformat(), "passed": 2, "stopped": 1,
-                              "compliance": round(2 / 3, 4)}
+                                        "compliance": round(2 / 3, 4), "pass_verdicts": 2, "stop_verdicts": 1}
     counts.on_change(published(9, GateState.STOP), "CHECKING")
-    assert counts.today().stopped == 2
+    counts.observe(published(9, GateState.STOP))
+    assert (counts.today().stopped, counts.today().stop_verdicts) == (2, 2)
     assert DailyCounts(EventLog(tmp_path / "absent.sqlite3", tmp_path)).today().passed == 0
+
+
+def test_todays_counts_count_people_not_verdicts():
+    """Three masked people passing together are three; a bare face and then a wrongly masked one, each its own
+    track, are two stopped under one STOP; a stopped person who then passes moves from stopped to passed; under
+    STOP a masked person in the zone counts for neither."""
+    from kiosk.record.counters import DailyCounts
+    from kiosk.types import Face, Published, TrackedFace
+
+    def frame(state: GateState, faces: list[tuple[int, str]], sequence: int = 0) -> Published:
+        tracked = [TrackedFace(Face(np.array(GRACE_HOPPER_FACE), 0.9, np.zeros((5, 2)), label, 0.9), track, label, 0.0)
+                   for track, label in faces]
+        return Published(sequence, sequence, 0.0, 0.0, tracked, state, JPEG, 0, (640, 480),
+                         people=tuple(track for track, _ in faces), in_zone=(True,) * len(faces))
+
+    counts = DailyCounts()
+    group = frame(GateState.PASS, [(1, "mask"), (2, "mask"), (3, "mask")])
+    counts.on_change(group, "CHECKING")
+    for _ in range(30):  # every frame of the PASS: each person once
+        counts.observe(group)
+    counts.on_change(frame(GateState.STOP, [(4, "no_mask")]), "PASS")
+    for people in ([(4, "no_mask")], [(4, "no_mask"), (5, "incorrect")], [(5, "incorrect"), (6, "mask")]):
+        counts.observe(frame(GateState.STOP, people))
+    today = counts.today()
+    assert (today.passed, today.stopped, today.pass_verdicts, today.stop_verdicts) == (3, 2, 1, 1)
+    counts.observe(frame(GateState.PASS, [(5, "mask"), (6, "mask")]))  # 5 fixed the mask; 6 passes
+    today = counts.today()
+    assert (today.passed, today.stopped) == (5, 1)
 
 
 def test_event_ids_only_grow_even_in_a_record_made_before_autoincrement(tmp_path):

@@ -97,7 +97,7 @@ def test_state_events_and_counters_arrive_with_the_right_json(tmp_path, broker, 
     assert stamp.tzinfo is not None and abs(stamp.timestamp() - stop["ts"]) < 0.01
     assert "snapshot_jpeg" not in stop  # mqtt.snapshots is off by default
     counters = json.loads(subscriber.payloads("counters")[0])
-    assert set(counters) == {"date", "passed", "stopped", "compliance"}
+    assert set(counters) == {"date", "passed", "stopped", "compliance", "pass_verdicts", "stop_verdicts"}
 
 
 def test_a_broker_outage_loses_no_event_and_sends_none_twice(tmp_path, broker, videos):

@@ -689,3 +689,23 @@ def test_the_kiosk_screen_reports_glass_to_glass_and_a_frozen_screen_is_stale(br
     finally:
         page.close()
     wait_until(lambda: screen_figures(kiosk_en)[0] == "none", 20, "no screen once the page is closed")
+
+
+def test_the_screen_counts_people_not_verdicts(browser, tmp_path, masked_portrait):
+    """Three masked people at once are 3 passed, not 1 (the gate's one PASS)."""
+    frame = np.full((HEIGHT, WIDTH, 3), 96, np.uint8)
+    third = WIDTH // 3
+    for x in (0, third, 2 * third):
+        frame[:, x:x + third] = frame_with_face(third, HEIGHT, masked_portrait, height_share=0.38)
+    kiosk = KioskServer(tmp_path, write_video(tmp_path / "three.avi", [frame] * 60, 30)).start()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(kiosk.url + "/")
+        page.wait_for_function("document.querySelector('.gate-counts')?.textContent.startsWith('Today: 3 passed')",
+                               timeout=40000)
+        screenshot(page, "kiosk-three-passed-1280x800")
+        families = urllib.request.urlopen(kiosk.url + "/metrics", timeout=10).read().decode()
+    finally:
+        page.close()
+        kiosk.stop()
+    assert 'mask_kiosk_today_verdicts{state="PASS"} 1.0' in families  # the gate said PASS once

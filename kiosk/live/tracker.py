@@ -7,6 +7,7 @@ shown, or judged, with the label of the person before.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,9 @@ class Track:
     missed: int = 0
 
 
+TRACK_IDS = itertools.count(1)  # one series for the process: a tracker started anew never reuses a person's id
+
+
 @dataclass
 class FaceTracker:
     confirm_frames: int = 2
@@ -33,7 +37,6 @@ class FaceTracker:
     max_missed: int = 5
     rule: VerdictRule = field(default_factory=VerdictRule)
     tracks: list[Track] = field(default_factory=list)
-    _next_id: int = 1
 
     def update(self, faces: list[Face], timestamp: float) -> list[TrackedFace]:
         """Match faces to tracks greedily by IoU; new faces start tracks, long-unseen tracks end."""
@@ -47,8 +50,7 @@ class FaceTracker:
                 if overlaps[position] >= best_iou:
                     best = unmatched.pop(position)
             if best is None:
-                track = Track(self._next_id, face.box, TrackEvidence(self.rule, self.confirm_frames))
-                self._next_id += 1
+                track = Track(next(TRACK_IDS), face.box, TrackEvidence(self.rule, self.confirm_frames))
                 self.tracks.append(track)
             else:
                 track = self.tracks[best]

@@ -1,7 +1,11 @@
 """Today's counts of people passed and stopped, for the kiosk screen, the admin page, /metrics and MQTT.
 
-Counted from the gate's state changes as they happen (so a recording fault does not stop the count), started
-from the record at start-up so a restart keeps the day's figures, and reset at local midnight.
+People are tracks: each person in the zone counts once, by their latest verdict (three people passing together
+are three; one stopped who then puts the mask on moves from stopped to passed; under STOP only the faces it is
+about count). The gate's verdicts (state changes to PASS or STOP) are counted apart. Both are counted as they
+happen (a recording fault does not stop them), reset at local midnight, and started from the record at start-up
+so that a restart keeps the day's figures: verdicts exactly, people from the faces of each PASS and STOP event
+(a person stopped and then passed in the record counts twice there).
 """
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
+from kiosk.live.decision import VIOLATIONS
 from kiosk.record.events import EventLog
 from kiosk.types import GateState, Published
 
@@ -24,12 +30,17 @@ def local_midnight(day: datetime.date | None = None) -> float:
     return time.mktime((day or datetime.date.today()).timetuple())
 
 
+REMEMBERED = 1000  # people whose verdict is kept (a track's later verdict replaces its earlier one)
+
+
 @dataclass(frozen=True)
 class TodayCounts:
     date: str                  # the local day, ISO
-    passed: int
-    stopped: int
+    passed: int                # people
+    stopped: int               # people
     compliance: float | None   # passed / (passed + stopped); None before anyone came
+    pass_verdicts: int         # the gate's changes to PASS
+    stop_verdicts: int         # the gate's changes to STOP
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -39,31 +50,56 @@ class DailyCounts:
     def __init__(self, events: EventLog | None = None):
         self._lock = threading.Lock()
         self._day = datetime.date.today()
-        self._passed = self._stopped = 0
+        self._people = {"PASS": 0, "STOP": 0}
+        self._verdicts = {"PASS": 0, "STOP": 0}
+        self._latest: OrderedDict[int, str] = OrderedDict()  # track id -> its latest verdict
         if events is not None and events.db_path.exists():  # a first start has no record yet: zero, said nowhere
             try:
-                counts = events.counts(local_midnight(self._day))
-                self._passed, self._stopped = counts.get("PASS", 0), counts.get("STOP", 0)
+                since = local_midnight(self._day)
+                counts = events.counts(since)
+                self._verdicts = {state: counts.get(state, 0) for state in self._verdicts}
+                self._people = events.people(since)
             except sqlite3.Error as error:  # no record yet, or unreadable: count from zero
                 log.info("today's counts start from zero (%s)", error)
+
+    def observe(self, item: Published) -> None:
+        """Every published frame (on the publishing thread): the people a PASS or STOP is about."""
+        if item.state not in (GateState.PASS, GateState.STOP):
+            return
+        in_zone = set(item.people)
+        about = [t.track_id for t in item.faces if t.track_id in in_zone
+                 and (item.state == GateState.PASS or t.label in VIOLATIONS)]
+        with self._lock:
+            self._roll_over()
+            for track_id in about:
+                before = self._latest.get(track_id)
+                if before == item.state.value:
+                    continue
+                if before is not None:
+                    self._people[before] -= 1
+                self._people[item.state.value] += 1
+                self._latest[track_id] = item.state.value
+                self._latest.move_to_end(track_id)
+                while len(self._latest) > REMEMBERED:
+                    self._latest.popitem(last=False)
 
     def on_change(self, item: Published, previous: str) -> None:
         """A state change (via kiosk.types.on_changes, on the publishing thread)."""
         with self._lock:
             self._roll_over()
-            if item.state == GateState.PASS:
-                self._passed += 1
-            elif item.state == GateState.STOP:
-                self._stopped += 1
+            if item.state.value in self._verdicts:
+                self._verdicts[item.state.value] += 1
 
     def _roll_over(self) -> None:
         today = datetime.date.today()
         if today != self._day:
-            self._day, self._passed, self._stopped = today, 0, 0
+            self._day, self._people, self._verdicts = today, {"PASS": 0, "STOP": 0}, {"PASS": 0, "STOP": 0}
+            self._latest.clear()
 
     def today(self) -> TodayCounts:
         with self._lock:
             self._roll_over()
-            total = self._passed + self._stopped
-            return TodayCounts(self._day.isoformat(), self._passed, self._stopped,
-                               round(self._passed / total, 4) if total else None)
+            passed, stopped = self._people["PASS"], self._people["STOP"]
+            total = passed + stopped
+            return TodayCounts(self._day.isoformat(), passed, stopped, round(passed / total, 4) if total else None,
+                               self._verdicts["PASS"], self._verdicts["STOP"])

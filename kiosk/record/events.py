@@ -305,6 +305,14 @@ class EventLog:
             (since,))
         return [(hour, int(passes or 0), int(stops or 0)) for hour, passes, stops in rows]
 
+    def people(self, since: float) -> dict[str, int]:
+        """People passed and stopped since a time, from the events' faces: the masks of each PASS, the bare faces
+        and wrongly worn masks of each STOP."""
+        row = self._read("SELECT COALESCE(SUM(CASE WHEN state = 'PASS' THEN masked END), 0),"
+                         " COALESCE(SUM(CASE WHEN state = 'STOP' THEN unmasked + incorrect END), 0)"
+                         " FROM events WHERE ts >= ?", (since,))[0]
+        return {"PASS": int(row[0]), "STOP": int(row[1])}
+
     def counts(self, since: float = 0.0) -> dict[str, int]:
         """Events by state since a time (all of them by default)."""
         return dict(self._read("SELECT state, COUNT(*) FROM events WHERE ts >= ? GROUP BY state", (since,)))

@@ -56,6 +56,11 @@ class KioskCollector:
                                 value=today.passed)
         yield GaugeMetricFamily("mask_kiosk_today_stopped", "People stopped today (local day, survives restarts)",
                                 value=today.stopped)
+        verdicts = GaugeMetricFamily("mask_kiosk_today_verdicts", "The gate's changes to PASS and to STOP today (a "
+                                     "group passing together is one)", labels=["state"])
+        verdicts.add_metric(["PASS"], today.pass_verdicts)
+        verdicts.add_metric(["STOP"], today.stop_verdicts)
+        yield verdicts
         yield from self._outputs()
         events = self.service.events
         if events is not None:

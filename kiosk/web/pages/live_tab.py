@@ -54,8 +54,8 @@ def status_cards(service: KioskService) -> str:
     state = snapshot.state.value
     cards = [
         _card("gate", state, "healthy" if health.healthy else health.reason, f"state-{state}"),
-        _card("passed today", str(today.passed)),
-        _card("stopped today", str(today.stopped)),
+        _card("passed today", str(today.passed), f"people; {today.pass_verdicts} PASS verdicts"),
+        _card("stopped today", str(today.stopped), f"people; {today.stop_verdicts} STOP verdicts"),
         _card("masked", compliance, "passed / (passed + stopped)"),
         _card("frames", f"{snapshot.processed_fps:.1f} fps",
               f"camera {snapshot.capture_fps:.1f} fps; detector {snapshot.detect_fps:.1f} fps; "
