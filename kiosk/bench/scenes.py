@@ -28,7 +28,7 @@ from kiosk.types import Published
 NOISE_SIGMA = 2.0        # grey levels: a camera never delivers two identical frames
 APPEARANCES = 3          # walk-ups per run
 PRESENT_S = 3.0          # a person stays this long
-IDLE_MARGIN_S = 2.0      # the scene is empty this much longer than presence.idle_after_s
+IDLE_MARGIN_S = 4.0      # the scene is empty this much longer than presence.idle_after_s (idle for the last seconds)
 
 
 def scene_video(path: Path, width: int, height: int, fps: float, empty_s: float, person_s: float) -> Path:

@@ -11,6 +11,7 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,13 +108,12 @@ def check_port(host: str, port: int, name: str) -> None:
 
 def prepare(config: Config, host: str | None, port: int | None) -> tuple[tuple[Path, Path] | None, str | None]:
     """What must hold before the models load: the ports can be listened on (ConfigError otherwise), Gradio's
-    folder is private (before Gradio is imported), and the admin page's certificate. Returns (cert and key, or
-    None) and why there is no HTTPS when web.tls_port asks for it."""
+    folder is private (before Gradio is imported: import_pages), and the admin page's certificate. Returns (cert
+    and key, or None) and why there is no HTTPS when web.tls_port asks for it."""
     check_port(host or config.web.host, port or config.web.port, "--port" if port else "web.port")
     if config.web.tls_port:
         check_port(host or config.web.host, config.web.tls_port, "web.tls_port")
     use_private_temp_dir(config)
-    import kiosk.web.app  # noqa: F401 - Gradio, now: before the camera and the models compete for the CPU
     from kiosk.web.tls import certificate
     try:
         return certificate(config), None  # a missing web.tls_cert is a config error
@@ -123,15 +123,42 @@ def prepare(config: Config, host: str | None, port: int | None) -> tuple[tuple[P
         return None, problem
 
 
+def import_pages() -> Callable[[], float]:
+    """Starts importing Gradio and the pages (seconds of Python) on a thread of its own, beside the models'
+    compilation (C++, which leaves the interpreter free); before the camera starts, whose frames would compete.
+    Returns a wait that re-raises what the import raised and gives the import's seconds."""
+    outcome: list = []
+
+    def load() -> None:
+        started = time.perf_counter()
+        try:
+            import kiosk.web.app  # noqa: F401
+            outcome.append(time.perf_counter() - started)
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append(error)
+
+    thread = threading.Thread(target=load, name="import-pages", daemon=True)
+    thread.start()
+
+    def wait() -> float:
+        thread.join()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+    return wait
+
+
 def serve(service: KioskService, tls: tuple[Path, Path] | None, host: str | None, port: int | None,
-          models_load_s: float, stop_kiosk: Callable[[], None]) -> None:
+          phases: str, stop_kiosk: Callable[[], None]) -> None:
     """Plain HTTP on web.port (kiosk screen, /healthz, /metrics; the admin page for this device only) and, unless
     there is no certificate, HTTPS on web.tls_port for the admin page on the LAN; both serve the same app. Tells
     systemd READY after the first frame (or once the camera is known to be missing) and pings its watchdog while
     the pipeline is worth keeping; on SIGTERM or Ctrl-C, `stop_kiosk` runs beside the servers' grace."""
     from kiosk.web.app import create_app
     config, pipeline = service.config, service.pipeline
+    started = time.perf_counter()
     app = create_app(service)
+    phases += f"; pages built in {time.perf_counter() - started:.2f} s"
     common: dict[str, Any] = dict(host=host or config.web.host, log_level="warning", access_log=False,
                   timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
                   # X-Forwarded-For only from the configured proxies: else any local process could pose as
@@ -154,7 +181,7 @@ def serve(service: KioskService, tls: tuple[Path, Path] | None, host: str | None
                                and bool(pipeline.source.last_error), stopping)
         if why is None:
             return
-        notify(f"READY=1\nSTATUS={why}; models loaded in {models_load_s:.2f} s; {status_line(service)}")
+        notify(f"READY=1\nSTATUS={why}; {phases}; {status_line(service)}")
         log.info("ready: %s", why)
         watchdog.start()
 

@@ -30,17 +30,19 @@ def photo_tab(service: KioskService) -> None:
             return
         name = Path(path).name
         started = time.perf_counter()
-        yield f"Reading {name}…", gr.skip(), gr.skip(), gr.skip()
+        image = None
         try:
             # not deleted here: Gradio stores uploads by content, so the same photo sent twice at once is one file
             # that both requests read; delete_cache removes uploads within minutes
             data = Path(path).read_bytes()
-            result = service.photos.cached(data)
-            image = service.photos.decode(data) if result is None else None
+            result = service.photos.cached(data)  # a repeat is answered at once: no progress to stream
+            if result is None:
+                yield f"Reading {name}…", gr.skip(), gr.skip(), gr.skip()
+                image = service.photos.decode(data)
         except (UnreadableImage, OSError) as error:
             yield f"**Error:** {name}: {error}", None, None, None
             return
-        if result is None:  # a new photo (a repeat is answered from the cache, undecoded)
+        if result is None:  # a new photo
             assert image is not None
             yield f"Looking for faces in {name} ({image.shape[1]}x{image.shape[0]})…", gr.skip(), gr.skip(), gr.skip()
             result = service.photos.analyse(data, image, name)
