@@ -184,7 +184,7 @@ def test_settings_change_applies_live_and_persists_across_restart(browser, page,
     page.get_by_role("tab", name="Settings").click()
     page.get_by_label("camera (index, /dev/v4l/by-id/…, file, URL)").fill(str(videos["masked"]))
     page.get_by_label("language").click()
-    page.get_by_role("option", name="简体中文").click()
+    page.get_by_role("option", name="简体中文", exact=True).click()
     page.get_by_role("button", name="Save settings").click()
     page.wait_for_selector("text=Saved:")
     kiosk = page.context.new_page()
