@@ -26,6 +26,7 @@ from kiosk.config import PROJECT_ROOT
 
 if why_not_here():
     pytest.skip(why_not_here(), allow_module_level=True)
+pytestmark = pytest.mark.slow(minutes=4)  # a Debian built and booted
 
 UNIT = "mask-kiosk.service"
 PREFIX = Path("/opt/mask-kiosk")

@@ -3,17 +3,14 @@ import pytest
 from conftest import SHARED_DATASETS, shared_dataset
 
 from kiosk.bench.samples import grace_hopper
-from kiosk.bench.walkup import clips_of, play, report
 from kiosk.vision.analyzer import load_analyzer
 from kiosk.vision.classifier import CLASSES, crop_face
 from kiosk.vision.models import load_classifier
 from training.dataset import (
-    GATE_MIN_HEIGHT,
     all_samples,
     gate_faces,
     is_validation,
     prepare_crops,
-    scene_photos,
 )
 from training.decision_rule import apply_offsets, balanced_offsets, fit_gate_offsets, stopped
 from training.metrics import classification_report, gate_outcomes
@@ -86,7 +83,7 @@ def validation_faces(config):
     return crops["exact"][chosen], truth[chosen]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2)
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_gate_outcomes_per_frame_on_held_out_faces(config, validation_faces, precision):
     crops, truth = validation_faces
@@ -95,30 +92,6 @@ def test_gate_outcomes_per_frame_on_held_out_faces(config, validation_faces, pre
     report = classification_report(truth, classifier.probabilities(crops).argmax(1), CLASSES)
     outcomes = gate_outcomes(report, CLASSES)
     assert all(outcomes[key] >= floor for key, floor in FRAME_FLOORS.items()), (outcomes, report["confusion"])
-
-
-# per person, on the validation photos played as walk-ups through the live pipeline (kiosk.bench.walkup): the
-# shipped model's figures (0.975 masks, 0.994 bare faces stopped, 0.881 worn wrongly) a little rounded down; issue
-# 21's targets (0.98 and 0.998) are not met yet. Of 167 bare faces one passes (c2935227…, a cyclist in helmet and
-# sunglasses in a blurred crowd), and one more is shown `mask` on some frame before it is stopped.
-WALKUP_FLOORS = {"bare_stopped": 0.99, "masks_passed": 0.97, "incorrect_stopped": 0.87}
-BARE_PASSED_AT_MOST = 1
-BARE_SHOWN_MASK_AT_MOST = 2
-SECONDS_P50_AT_MOST = 0.7
-
-
-@pytest.mark.slow
-def test_verdict_per_person_on_held_out_walk_ups(config):
-    for name in SCENE_SETS_NEEDED:
-        shared_dataset(name)
-    items = [photo.item for photo in scene_photos(SHARED_DATASETS) if is_validation(photo.group)]
-    result = report(play(clips_of(items, config, GATE_MIN_HEIGHT), config))
-    assert sum(result.found.values()) >= 400
-    figures = result.to_json()
-    assert all(figures[key] >= floor for key, floor in WALKUP_FLOORS.items()), figures
-    assert len(result.bare_passed) <= BARE_PASSED_AT_MOST, figures
-    assert len(result.bare_shown_mask) <= BARE_SHOWN_MASK_AT_MOST, figures
-    assert result.seconds_p50 <= SECONDS_P50_AT_MOST, figures
 
 
 def test_decision_rule_undoes_a_prior_shift_and_stops_the_guarded_classes():
