@@ -83,7 +83,7 @@ def validation_faces(config):
     return crops["exact"][chosen], truth[chosen]
 
 
-@pytest.mark.slow(minutes=2)
+@pytest.mark.slow(minutes=3)
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_gate_outcomes_per_frame_on_held_out_faces(config, validation_faces, precision):
     crops, truth = validation_faces
