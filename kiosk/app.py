@@ -23,6 +23,7 @@ from kiosk.live.selftest import run_self_test
 from kiosk.outputs import OutputsStatus
 from kiosk.outputs.gate import GateController
 from kiosk.outputs.mqtt import MqttReporter, MqttStatus
+from kiosk.outputs.override import StaffOverride
 from kiosk.outputs.relays import backends_for
 from kiosk.record.counters import DailyCounts
 from kiosk.record.events import EventLog, EventRecorder, RecordingStatus
@@ -67,6 +68,9 @@ class Kiosk:
         self.events = EventLog(self.recorder.db_path, self.recorder.snapshots) if self.recorder else None
         self.counts = DailyCounts(self.events)  # from today's record (none yet at a first start: zero)
         self.gate: GateController | None = None
+        self._gate_settings = config.gate  # as last applied (apply_outputs)
+        self.override = StaffOverride(lambda: self._gate_settings, lambda: self.gate, self.pipeline.health,
+                                      self.recorder, self.pipeline.broadcast.latest)
         self.mqtt: MqttReporter | None = None
         self.mqtt_problem: str | None = None   # why MQTT is configured but not running
         self._built_from: dict[str, object] = {}
@@ -81,6 +85,7 @@ class Kiosk:
         if self.recorder is not None:
             self.recorder.start()
             self.pipeline.broadcast.subscribe(self.recorder.observe)
+            self.pipeline.camera_listeners.append(self.recorder.camera_changed)
         self.pipeline.broadcast.subscribe(on_changes(self.counts.on_change))
         self.pipeline.broadcast.subscribe(self.counts.observe)
         started = time.perf_counter()
@@ -126,6 +131,7 @@ class Kiosk:
         """Brings the outputs in line with the config, one rebuild at a time: what did not change keeps running
         untouched; a changed part is stopped (which may take a second) and built anew."""
         with self._outputs_lock:
+            self._gate_settings = config.gate
             gate_key = (config.gate, config.mqtt.device_id)  # the webhook names the device
             if self._built_from.get("gate") != gate_key:
                 self._stop_gate()

@@ -150,8 +150,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     detector, classifier = load_detector(config), load_classifier(config)
     build_analyzer(config, classifier)  # the photo check's models too: `run` then finds every one in the cache
-    for line in describe_setup(config, detector, classifier):
-        print(line)
+    for what, value in describe_setup(config, detector, classifier):
+        print(f"{what}: {value}")
     print(f"models compiled in {time.perf_counter() - started:.2f} s")
     from kiosk.live.selftest import run_self_test
     self_test = run_self_test(detector, classifier, config.decision, config.tracker)
@@ -197,7 +197,8 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     from kiosk.config import save_settings
     from kiosk.web.passwords import hash_password, password_problem
     config = load_config(args.config)
-    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass("new admin password: ")
+    role = "viewer" if args.viewer else "admin"
+    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass(f"new {role} password: ")
     problem = password_problem(password)
     if problem:  # said before asking again
         print(f"error: {problem}", file=sys.stderr)
@@ -205,8 +206,9 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     if not args.stdin and getpass.getpass("again: ") != password:
         print("error: the two passwords differ", file=sys.stderr)
         return 1
-    save_settings(config, {"admin": {"password_hash": hash_password(password)}})
-    print(f"admin password saved (hashed) in {config.settings_path()}; a running kiosk uses it at the next login")
+    key = "viewer_password_hash" if args.viewer else "password_hash"
+    save_settings(config, {"admin": {key: hash_password(password)}})
+    print(f"{role} password saved (hashed) in {config.settings_path()}; a running kiosk uses it at the next login")
     return 0
 
 
@@ -235,7 +237,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.run(args.target, load_config(args.config), args)
 
 
-BENCH_TARGETS = ["detector", "classifier", "pipeline", "ui", "boot", "photo", "memory"]
+BENCH_TARGETS = ["detector", "classifier", "pipeline", "ui", "boot", "photo", "memory", "review"]
 
 
 def ask_which(parser: argparse.ArgumentParser, choices: argparse._SubParsersAction):
@@ -281,8 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="port (default: web.port)")
     run.set_defaults(func=cmd_run)
 
-    password = commands.add_parser("set-password", help="set the admin password (stored hashed)")
+    password = commands.add_parser("set-password", help="set the admin (or viewer) password (stored hashed)")
     password.add_argument("--stdin", action="store_true", help="read it from standard input")
+    password.add_argument("--viewer", action="store_true",
+                          help="the viewer account's (admin.viewer_user): live view, events and counts only")
     password.set_defaults(func=cmd_set_password)
 
     check = commands.add_parser("check", help="validate config, models and device")
@@ -317,10 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "background alone; or a person appearing after an idle spell, again and again")
     bench_parser.add_argument("--outputs", action="store_true",
                               help="pipeline: each source without, then with the record, a serial relay and MQTT")
-    bench_parser.add_argument("--chromium", default="/usr/bin/chromium", help="ui: the browser to drive")
+    bench_parser.add_argument("--chromium", default="/usr/bin/chromium", help="ui, photo: the browser to drive")
     bench_parser.add_argument("--runs", type=int, default=3, help="boot: starts of each kind")
     bench_parser.add_argument("--checks", type=int, default=500, help="memory: photo checks, each from a new session")
     bench_parser.add_argument("--idle", type=float, default=60.0, help="memory: idle seconds before the last reading")
+    bench_parser.add_argument("--events", type=int, default=100_000, help="review: events in the year's record")
     bench_parser.set_defaults(func=cmd_bench, parser=bench_parser)
     return parser
 

@@ -3,6 +3,7 @@ so that they survive a crash or power loss whole: the old version or the new one
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 PRIVATE_FOLDER = 0o700
@@ -16,6 +17,33 @@ def private_folder(path: Path) -> Path:
     for folder in reversed(missing):
         folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
     return path
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def process_folder(parent: Path) -> Path:
+    """An empty private folder of this process's own under `parent` (named by its pid). What a process leaves
+    there is stale once it ends: everything in `parent` but the folders of running processes is removed here (a
+    bench or a second `run` beside the kiosk service must not delete the service's files)."""
+    private_folder(parent)
+    for entry in parent.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and _running(int(entry.name)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    folder = parent / str(os.getpid())  # one of a pid reused from an earlier boot went with the rest
+    folder.mkdir(mode=PRIVATE_FOLDER)
+    return folder
 
 
 def private_file(path: Path) -> Path:

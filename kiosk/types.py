@@ -61,6 +61,11 @@ class CameraState(str, Enum):
 ShownState = GateState | CameraState  # what the screen, /healthz, /metrics and MQTT say the gate is doing
 
 
+class Text(str):
+    """A fixed sentence part inside another message's values: the admin page translates it with the message
+    (kiosk.web.i18n); names and figures are plain str."""
+
+
 class Health(NamedTuple):
     healthy: bool
     reason: str     # "ok", or what is wrong (camera lost, pipeline stalled, a thread stopped, self-test failed)

@@ -40,7 +40,8 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def log_in(page, kiosk: KioskServer, password: str = PASSWORD) -> None:
+def log_in(page, kiosk: KioskServer, password: str = PASSWORD, user: str = "admin") -> None:
     page.goto(kiosk.url + "/login")
+    page.fill("input[name=username]", user)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")

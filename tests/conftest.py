@@ -24,9 +24,19 @@ def shared_dataset(name: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the module's tests (tests/browser.py)."""
+    from browser import chromium
+    with chromium() as browser:
+        yield browser
+
+
 @pytest.fixture(scope="session")
 def config() -> Config:
-    return load_config()
+    """The shipped config, with one inference thread per model: the models' outputs are the same bit for bit
+    (`inference_threads`; every walk-up probability compared), and the two test workers share two cores."""
+    return load_config().replaced(runtime={"inference_threads": 1})
 
 
 DETECTORS = {"retinaface": {"model": "retinaface"}, "blazeface_full": {"model": "blazeface", "variant": "full"},

@@ -2,7 +2,7 @@
 import sys
 from pathlib import Path
 
-from event_items import published
+from event_items import verdict
 
 from kiosk.config.record import RecordConfig
 from kiosk.record.events import EventRecorder
@@ -12,6 +12,6 @@ recorder = EventRecorder(Path(sys.argv[1]), RecordConfig())
 states = [GateState.STOP, GateState.PASS]
 sequence = 0
 while True:
-    event_id = recorder.write(published(sequence, states[sequence % 2]), None)
+    event_id = recorder.write(verdict(sequence, states[sequence % 2]))
     print(event_id, flush=True)
     sequence += 1

@@ -27,7 +27,8 @@ class KioskServer:
         self.tls_port = free_port()
         self.config = workdir / "kiosk.toml"
         self.netlog = workdir / "network.log"
-        sections = {"runtime": {"state_dir": str(workdir / "state")},
+        # one inference thread per model (the same results, bit for bit): two test workers share two cores
+        sections = {"runtime": {"state_dir": str(workdir / "state"), "inference_threads": 1},
                     "web": {"host": host, "port": self.port, "tls_port": self.tls_port},
                     "camera": {"source": str(source)}}
         for section, keys in (settings or {}).items():
@@ -39,9 +40,10 @@ class KioskServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def set_password(self, password: str = PASSWORD) -> None:
-        """`mask-kiosk set-password` in a process of its own, as an admin on the device would."""
-        subprocess.run([sys.executable, "-m", "kiosk", "--config", str(self.config), "set-password", "--stdin"],
+    def set_password(self, password: str = PASSWORD, viewer: bool = False) -> None:
+        """`mask-kiosk set-password [--viewer]` in a process of its own, as an admin on the device would."""
+        subprocess.run([sys.executable, "-m", "kiosk", "--config", str(self.config), "set-password", "--stdin",
+                        *(["--viewer"] if viewer else [])],
                        input=password + "\n", text=True, check=True, capture_output=True)
 
     def start(self, timeout: float = 60, environment: dict[str, str] | None = None,
@@ -87,6 +89,15 @@ class KioskServer:
         """What the admin page saved (settings.toml in the state folder)."""
         import tomllib
         return tomllib.loads((self.workdir / "state" / "settings.toml").read_text())
+
+    def recorded(self) -> list[tuple[int, str, str | None]]:
+        """(id, state, clip) of each event in the kiosk's record, oldest first; none before the record exists."""
+        import sqlite3
+        path = self.workdir / "state" / "events.sqlite3"
+        if not path.exists():
+            return []
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute("SELECT id, state, clip FROM events ORDER BY id").fetchall()
 
     def metrics(self) -> dict[str, float]:
         """/metrics as {sample name: value}, for the samples without labels."""

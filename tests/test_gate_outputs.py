@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 import pytest
+from relay_board import OFF, ON, RelayBoard
 from waiting import wait_until
 
 from kiosk.app import Kiosk
@@ -21,37 +21,12 @@ from kiosk.bench.sim_camera import SimulatedIPCamera
 from kiosk.outputs.relays import lcus_frame
 from kiosk.types import CameraState
 
-ON, OFF = lcus_frame(1, True), lcus_frame(1, False)
 PULSE_MS = 400
 
 
 def jpeg(face: np.ndarray) -> bytes:
     """A camera frame of the one size the stream has, with this portrait in it."""
     return cv2.imencode(".jpg", frame_with_face(640, 480, face))[1].tobytes()
-
-
-class RelayBoard:
-    """The board's side of a pseudo-terminal pair: every 4-byte command with the time it arrived."""
-
-    def __init__(self):
-        self.master, slave = os.openpty()
-        self.port = os.ttyname(slave)
-        self.frames: list[tuple[float, bytes]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        buffer = b""
-        while True:
-            try:
-                buffer += os.read(self.master, 64)
-            except OSError:
-                return
-            while len(buffer) >= 4:
-                self.frames.append((time.monotonic(), buffer[:4]))
-                buffer = buffer[4:]
-
-    def commands(self) -> list[bytes]:
-        return [frame for _, frame in self.frames]
 
 
 @pytest.fixture
@@ -274,3 +249,43 @@ def test_gpio_line_follows_the_gate(config, camera, masked_portrait):
         wait_until(lambda: relay._request.get_value(3) == Value.ACTIVE, 20, "released on PASS")
     finally:
         outputs.stop()
+
+
+@pytest.mark.parametrize("mode", ["hard", "soft", "off"])
+def test_a_staff_override_releases_the_gate_once_is_recorded_and_is_rate_limited(config, camera, tmp_path, mode):
+    """Nobody is in front of the camera: only the override can release the door."""
+    from kiosk.record.events import EventLog
+    board = RelayBoard()
+    gate = {"mode": mode, "pulse_ms": PULSE_MS, "fail_state": "closed", "override_min_interval_s": 0.5}
+    if mode != "off":
+        gate["serial_port"] = board.port
+    kiosk = Kiosk(config.replaced(gate=gate, runtime={"state_dir": str(tmp_path)}), camera.url, web=False).start()
+    resting = [] if mode == "off" else [ON] if mode == "soft" else [OFF]
+    try:
+        wait_until(lambda: kiosk.pipeline.health().healthy and board.commands() == resting
+                   and kiosk.pipeline.broadcast.latest() is not None, 20, "a healthy kiosk showing the scene")
+        result = kiosk.override.request("admin", "api")
+        assert result.accepted, result.message
+        released = {"hard": [OFF, ON, OFF], "soft": [ON, ON], "off": []}[mode]  # once: a pulse, or the outputs told
+        wait_until(lambda: board.commands() == released, 10, f"one release ({mode})")
+        accepted_at = time.monotonic()
+        again = kiosk.override.request("admin", "api")
+        assert not again.accepted and "again in" in again.message  # half a second is not over yet
+        wait_until(lambda: time.monotonic() - accepted_at > 0.5, 2, "the interval")
+        assert kiosk.override.request("guard", "admin page").accepted
+        accepted_at = time.monotonic()
+        if mode != "off":
+            wait_until(lambda: len(board.commands()) > len(released), 10, "the second release")
+        camera.unplug()  # unhealthy, and the gate fails closed: refused while the door must stay held
+        wait_until(lambda: not kiosk.pipeline.health().healthy, 10)
+        wait_until(lambda: time.monotonic() - accepted_at > 0.5, 3, "the interval")
+        refused = kiosk.override.request("admin", "api")
+        assert refused.accepted is (mode == "off") and (mode == "off" or "unhealthy" in refused.message)
+        assert kiosk.recorder is not None
+        wait_until(lambda: kiosk.recorder.written >= 2, 10, "the overrides in the record")
+    finally:
+        kiosk.stop()
+    rows = [row for row in reversed(EventLog(kiosk.recorder.db_path, kiosk.recorder.snapshots).query(0))
+            if row.state == "OVERRIDE"]
+    assert [(row.actor, row.reason) for row in rows][:2] == [("admin", "api"), ("guard", "admin page")]
+    assert all(row.snapshot for row in rows[:2])  # the picture of the moment: who was let through

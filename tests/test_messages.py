@@ -83,3 +83,19 @@ def test_browsers_that_leave_mid_request_leave_no_traceback_in_the_log(tmp_path)
         assert kiosk.metrics()  # still serving: each of those requests has been dealt with
     text = (tmp_path / "server.log").read_text()
     assert "Traceback" not in text and "Exception in ASGI" not in text, text[-3000:]
+
+
+def test_every_chinese_admin_text_fills_in_the_same_values_as_its_english():
+    """A translation that names other {fields} than its English would fail only when that message is shown."""
+    import string
+
+    from kiosk.web.i18n import ZH, ZH_FIELDS, Texts
+    from kiosk.web.service import EDITABLE
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    assert {english: fields(english) for english in ZH} == {english: fields(ZH[english]) for english in ZH}
+    assert {f"{section}.{key}" for section, key in EDITABLE} <= set(ZH_FIELDS)  # every setting has its label
+    assert Texts("zh")("Saved: {fields}.", fields="音量") == "已保存：音量。"
+    assert Texts("en")("Saved: {fields}.", fields="volume") == "Saved: volume."

@@ -33,11 +33,28 @@ class Subscriber:
         self.messages: list[tuple[str, str, bool]] = []
         self._lock = threading.Lock()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="test-subscriber", clean_session=False)
+        self._acked: set[int] = set()
+        self._connected_once = threading.Event()
         self.client.on_message = self._on_message
-        self.client.on_connect = lambda client, *_: client.subscribe(f"{BASE}/#", qos=1)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(0.2, 1)
         self.client.connect("127.0.0.1", port, keepalive=5)
         self.client.loop_start()
+        wait_until(self._connected_once.is_set, 30, "the subscription under the kiosk's topics")
+
+    def _on_connect(self, client, *_) -> None:
+        client.subscribe(f"{BASE}/#", qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, *_) -> None:
+        with self._lock:
+            self._acked.add(mid)
+        self._connected_once.set()
+
+    def subscribe(self, topic: str) -> None:
+        """One more subscription, in force when this returns (the broker acknowledged it)."""
+        _, mid = self.client.subscribe(topic, qos=1)
+        wait_until(lambda: mid in self._acked, 30, f"the subscription to {topic}")
 
     def _on_message(self, client, userdata, message) -> None:
         with self._lock:
@@ -164,7 +181,7 @@ def test_a_prefix_the_broker_keeps_for_itself_is_refused(broker):
     from kiosk.config import ConfigError
     from kiosk.config.files import validated
     lost = Subscriber(broker.port)
-    lost.client.subscribe("$SYS/gate-7/#", qos=1)
+    lost.subscribe("$SYS/gate-7/#")
     publisher = paho.Client(paho.CallbackAPIVersion.VERSION2)
     publisher.connect("127.0.0.1", broker.port)
     publisher.loop_start()

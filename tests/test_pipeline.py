@@ -75,7 +75,10 @@ def test_results_in_frame_order_and_fresh_under_a_fast_source(config, tmp_path):
 def test_unplugged_camera_is_reported_and_recovers(config):
     camera = SimulatedIPCamera(frame_with_face(WIDTH, HEIGHT)).plug()
     threads_before = set(threading.enumerate())
-    pipeline = build_pipeline(config, camera.url).start()
+    pipeline = build_pipeline(config, camera.url)
+    told: list[tuple[bool, str]] = []  # what the record hears (kiosk.record.events: CAMERA_LOST, CAMERA_RESTORED)
+    pipeline.camera_listeners.append(lambda connected, detail: told.append((connected, detail)))
+    pipeline.start()
     try:
         wait_until(lambda: pipeline.state != CameraState.DISCONNECTED and pipeline.broadcast.latest() is not None, 10)
         camera.unplug()
@@ -87,6 +90,9 @@ def test_unplugged_camera_is_reported_and_recovers(config):
         wait_until(lambda: pipeline.state != CameraState.DISCONNECTED, 10)
         wait_until(lambda: pipeline.broadcast.latest().sequence > published_before, 5)
         assert pipeline.source.reconnects >= 1
+        wait_until(lambda: len(told) == 2, 5, "the camera lost and back, told once each")
+        assert [connected for connected, _ in told] == [False, True]  # nothing at the start: the first frame is none
+        assert "no frame" in told[0][1] or "cannot open" in told[0][1], told
     finally:
         pipeline.stop()
         camera.unplug()

@@ -22,3 +22,21 @@ def test_compile_writes_model_cache(config, tmp_path):
     cached = config.replaced(runtime={"cache_dir": str(tmp_path), "device": "CPU"})
     compile_model(detector_xml(config.models_dir(), "blazeface_short"), cached)
     assert any((tmp_path / "openvino").iterdir())
+
+
+@pytest.mark.parametrize("device", ["CPU", "AUTO"])
+def test_inference_threads_reach_openvino_and_change_no_result(config, device):
+    import numpy as np
+    import openvino.properties as props
+
+    from kiosk.bench.samples import frame_with_face
+    from kiosk.vision.models import load_detector
+    frame = frame_with_face(640, 480)
+    outputs = {}
+    for threads in (0, 1):
+        detector = load_detector(config.replaced(runtime={"device": device, "inference_threads": threads}))
+        if device == "CPU":
+            assert (detector.compiled.get_property(props.inference_num_threads) == 1) == (threads == 1)
+        outputs[threads] = [(face.box, face.score, face.keypoints) for face in detector.detect(frame, min_score=0.05)]
+    assert len(outputs[0]) == len(outputs[1]) >= 1
+    assert all(np.array_equal(a, b) for one, other in zip(outputs[0], outputs[1]) for a, b in zip(one, other))

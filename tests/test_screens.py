@@ -1,6 +1,6 @@
 """The screens a person meets, in Chromium: the kiosk in both languages and at every screen size, the moments
-between states, and the admin's own tasks (password, entry zone, settings files, a phone). Screenshots of each
-go to test-artifacts/."""
+between states, the hints, glass-to-glass and the counts. Screenshots of each go to test-artifacts/. The admin's
+own tasks are in tests/test_admin_screens.py."""
 from __future__ import annotations
 
 import base64
@@ -12,10 +12,9 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
-import tomllib
-from browser import ARTIFACTS, chromium, log_in, require_chromium, screenshot
+from browser import require_chromium, screenshot
 from conftest import SHARED_DATASETS
-from kiosk_server import PASSWORD, KioskServer
+from kiosk_server import KioskServer
 from videos import HEIGHT, WIDTH, walking_face, write_video
 from waiting import wait_until
 
@@ -30,12 +29,7 @@ LONGEST = {"en": ("CAMERA DISCONNECTED", "10 of 12: mask below the nose — plea
                      "12人中10人口罩未遮住鼻子，请遮住口鼻")}
 
 require_chromium()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
+pytestmark = pytest.mark.slow(minutes=4)  # about 4 min of kiosks and Chromium in all
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +233,7 @@ def test_camera_lost_and_service_down_are_told_apart(browser, tmp_path):
         with pytest.raises(urllib.error.HTTPError) as unhealthy:
             urllib.request.urlopen(kiosk.url + "/healthz", timeout=5)
         assert unhealthy.value.code == 503 and "camera" in unhealthy.value.read().decode()
+        wait_until(lambda: "CAMERA_LOST" in {state for _, state, _ in kiosk.recorded()}, 20, "the loss in the record")
         screenshot(page, "kiosk-camera-disconnected-1024x768")
         kiosk.stop()
         wait_for_state(page, "OFFLINE")
@@ -336,252 +331,6 @@ def test_stop_with_two_people_says_which_of_them_and_marks_that_face(browser, tm
         page.close()
         kiosk.stop()
     assert any(sorted(entry["labels"]) == ["mask", "no mask"] for entry in drawn), drawn[-5:]  # the face is red
-
-
-# -- the admin page ----------------------------------------------------------------------------------------------
-
-def test_admin_tabs_screenshots_and_a_usable_phone_login(browser, kiosk_en):
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                             has_touch=True)
-    try:
-        phone.goto(kiosk_en.url + "/login")
-        sizes = phone.evaluate("[...document.querySelectorAll('input, button, label')].map("
-                               "e => parseFloat(getComputedStyle(e).fontSize))")
-        assert min(sizes) >= 14, sizes
-        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-        screenshot(phone, "admin-login-phone")
-        phone.fill("input[name=password]", PASSWORD)
-        phone.click("button[type=submit]")
-        phone.wait_for_selector("text=stopped today")
-        for tab in ("Live", "Events"):  # the daily tasks: tabs in view, no menu needed
-            assert phone.get_by_role("tab", name=tab).is_visible()
-        screenshot(phone, "admin-live-phone")
-    finally:
-        phone.close()
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        log_in(page, kiosk_en)
-        page.wait_for_selector("text=stopped today")
-        for tab in ("Live", "Events", "Check a photo", "Settings", "Entry zone", "Password", "Device and models"):
-            page.get_by_role("tab", name=tab).click()
-            page.wait_for_timeout(600)  # the tab's own content paints (a screenshot, not a condition)
-            page.screenshot(path=str(ARTIFACTS / f"admin-{tab.lower().replace(' ', '-')}.png"), full_page=True)
-    finally:
-        page.close()
-
-
-def test_a_settings_error_is_shown_at_its_field_with_its_label(browser, kiosk_en):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        log_in(page, kiosk_en)
-        page.get_by_role("tab", name="Settings").click()
-        page.get_by_label("webhook URL").fill("ftp://door.local/open")
-        page.get_by_role("button", name="Save settings").click()
-        page.wait_for_selector("text=Not saved: webhook URL")
-        error = page.locator(".field-error")
-        assert error.count() == 1 and "must be an http:// or https:// URL" in error.inner_text()
-        screenshot(page, "admin-settings-error")
-
-        page.reload()  # one number out of range: its field says why, every other field keeps its value
-        page.get_by_role("tab", name="Settings").click()
-        page.get_by_label("face detection threshold").fill("1.5")
-        page.get_by_role("button", name="Save settings").click()
-        page.wait_for_selector("text=Not saved: face detection threshold")
-        error = page.locator(".field-error")
-        assert error.count() == 1 and "less than or equal to 0.99" in error.inner_text(), error.inner_text()
-        assert page.get_by_label("mask seen before PASS (ms)").input_value() == "800"
-        assert page.get_by_label("face detection threshold").input_value() == "1.5"  # as typed, to correct it
-        assert page.locator(".error, [data-testid='error']").count() == 0 and "Error" not in error.inner_text()
-        screenshot(page, "admin-settings-number-error")
-
-        page.get_by_role("tab", name="Events").click()
-        page.get_by_role("gridcell").first.wait_for(timeout=15000)
-        rows = page.get_by_role("gridcell").count()
-        for bad in ("-5", "0", "100000"):
-            page.get_by_label("last hours").fill(bad)
-            page.get_by_role("button", name="Refresh").click()
-            page.locator(".field-error").filter(has_text="between 1 and 8760").wait_for(timeout=10000)
-            assert page.get_by_role("gridcell").count() == rows  # the table stays as it was
-        page.get_by_label("last hours").fill("24")
-        page.get_by_role("button", name="Refresh").click()
-        page.locator(".field-error").filter(has_text="between 1 and 8760").wait_for(state="detached", timeout=10000)
-    finally:
-        page.close()
-
-
-def test_admin_cards_show_no_figures_before_the_real_ones_and_log_out_ends_the_page(browser, kiosk_en):
-    """The page is built when the kiosk starts; opened later it must not show that moment's figures."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.add_init_script("""window.cardTexts = [];
-        new MutationObserver(() => { const cards = document.querySelector('.status-cards');
-          if (cards && cards.innerText !== window.cardTexts.at(-1)) window.cardTexts.push(cards.innerText); })
-        .observe(document, { subtree: true, childList: true, characterData: true });""")
-    try:
-        probe = browser.new_page()
-        probe.goto(kiosk_en.url + "/")
-        probe.wait_for_function("document.querySelector('.gate-counts')?.innerText.match(/[1-9]\\d* stopped/)",
-                                timeout=30000)
-        probe.close()
-        log_in(page, kiosk_en)
-        page.wait_for_function("window.cardTexts.some(t => t.includes('stopped today'))", timeout=15000)
-        texts = page.evaluate("window.cardTexts")
-        first = next(t for t in texts if "stopped today" in t)
-        assert all("stopped today" in t or "loading" in t or not t.strip() for t in texts), texts
-        stopped = int(first.split("stopped today")[1].split()[0])
-        assert stopped >= 1, f"the first cards shown were made up: {first!r}"
-
-        page.get_by_role("button", name="log out").click()
-        page.wait_for_url("**/login")
-        assert len(page.context.pages) == 1, "log out opened another tab"
-        assert page.request.get(kiosk_en.url + "/admin/config").status == 401
-    finally:
-        page.close()
-
-
-def test_settings_export_then_import_round_trips_and_a_bad_file_changes_nothing(browser, tmp_path, kiosk_en):
-    kiosk = kiosk_en  # the module's kiosk: the import at the end puts back what the test changed
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        log_in(page, kiosk)
-        page.get_by_role("tab", name="Settings").click()
-        exported = page.request.get(kiosk.url + "/admin/settings.toml").text()
-        assert "[decision]" in exported and "password" not in exported
-        page.get_by_label("mask seen before PASS (ms)").fill("1500")
-        page.get_by_role("button", name="Save settings").click()
-        page.wait_for_selector("text=Saved: mask seen before PASS (ms)")
-        assert kiosk.settings_toml()["decision"]["hold_ms"] == 1500
-
-        exported_keys = tomllib.loads(exported)
-        assert "source" not in exported_keys["camera"] and "device_id" not in exported_keys["mqtt"]  # this kiosk's own
-
-        def imported(name: str, content: str | bytes) -> str:
-            """The import's message (each one here differs from the one before)."""
-            path = tmp_path / name
-            path.write_bytes(content if isinstance(content, bytes) else content.encode())
-            before = page.locator(".block.settings-result").inner_text()
-            page.locator(".settings-import input[type=file]").set_input_files(str(path))
-            page.wait_for_function("(before) => { const text = document.querySelector('.settings-result')?.innerText"
-                                   " || ''; return text !== before && text.includes('Import: '); }", arg=before)
-            page.locator(".settings-import input[type=file]").wait_for(state="attached")
-            return page.locator(".block.settings-result").inner_text()
-
-        bad_files = {
-            "range.toml": (exported.replace("hold_ms = 800.0", "hold_ms = 99999.0"), "mask seen before PASS (ms)"),
-            "binary.toml": (bytes(range(256)), "not a settings file (not UTF-8 text)"),
-            "deep.toml": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "not a settings file"),
-            "misspelt.toml": ("[decision]\nhold_mss = 5.0\n", "decision.hold_mss: unknown setting"),
-        }
-        for name, (content, reason) in bad_files.items():
-            message = imported(name, content)
-            assert message.startswith("Import: Not imported, nothing changed") and reason in message, message
-        assert kiosk.settings_toml()["decision"]["hold_ms"] == 1500
-        assert kiosk.process.poll() is None
-
-        cloned = imported("other-kiosk.toml", '[camera]\nsource = "/dev/video7"\n[decision]\nhold_ms = 1500.0\n')
-        assert "Kept this kiosk's own camera" in cloned, cloned
-        assert "source" not in kiosk.settings_toml().get("camera", {})
-
-        good = tmp_path / "exported.toml"
-        good.write_text(exported)
-        page.locator(".settings-import input[type=file]").set_input_files(str(good))
-        page.wait_for_selector("text=Import: Saved: mask seen before PASS (ms)")
-        assert kiosk.settings_toml()["decision"]["hold_ms"] == 800
-        assert page.get_by_label("mask seen before PASS (ms)").input_value() == "800"
-    finally:
-        page.close()
-
-
-def test_a_zone_drawn_on_the_still_is_saved_and_a_face_outside_it_is_ignored(browser, kiosk_en):
-    kiosk = kiosk_en  # its face walks across the middle of the picture, from 30 % to 70 % of the width
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    try:
-        log_in(page, kiosk)
-        page.get_by_role("tab", name="Entry zone").click()
-        page.get_by_role("button", name="New still").click()
-        still = page.locator(".zone-still img")
-        still.wait_for()
-        box = still.bounding_box()
-        # the zone: the left fifth of the picture, where the face never is
-        still.click(position={"x": box["width"] * 0.02, "y": box["height"] * 0.05})
-        page.wait_for_selector("text=Now click the opposite corner")
-        still.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.95})
-        page.wait_for_selector("text=not saved yet")
-        page.get_by_role("button", name="Save zone").click()
-        page.wait_for_selector("text=Saved: entry zone")
-        screenshot(page, "admin-entry-zone")
-        zone = kiosk.settings_toml()["decision"]["zone"]
-        assert zone[0] < 0.05 and 0.15 < zone[2] < 0.25 and zone[1] < 0.1 and zone[3] > 0.9
-
-        screen = browser.new_page()
-        try:
-            screen.goto(kiosk.url + "/")
-            # every state the screen shows while the face walks through twice: its box is drawn, grey and unlabelled
-            screen.evaluate("""() => { window.statesSeen = []; setInterval(() => window.statesSeen.push(
-                document.querySelector('[data-state]')?.dataset.state), 100); }""")
-            screen.wait_for_function("window.statesSeen.length >= 50 && (window.kioskLabels || []).filter("
-                                     "e => e.faces).length >= 20", timeout=30000)
-            states = set(screen.evaluate("window.statesSeen")) - {"CONNECTING", None}  # None: before the script
-            drawn = [entry for entry in screen.evaluate("window.kioskLabels") if entry["faces"]]
-            screenshot(screen, "kiosk-face-outside-the-zone")
-        finally:
-            screen.close()
-        assert states == {"NO_FACE"}, states
-        assert not [entry for entry in drawn if entry["labels"]], drawn[:5]
-    finally:
-        page.get_by_role("button", name="Whole picture").click()
-        page.get_by_role("button", name="Save zone").click()
-        page.wait_for_selector("text=Saved: entry zone")
-        page.close()
-
-
-def admin_status(kiosk: KioskServer, session: str) -> int:
-    """The status of an admin request made with this session cookie."""
-    import urllib.error
-    import urllib.request
-    request = urllib.request.Request(kiosk.url + "/admin/config", headers={"Cookie": f"kiosk_admin={session}"})
-    try:
-        return urllib.request.urlopen(request, timeout=10).status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def test_password_change_from_the_admin_page_takes_effect_at_once(browser, kiosk_en):
-    """The module's last test: the module's kiosk keeps the new password."""
-    from kiosk.bench.photo import log_in as session_of
-    kiosk = kiosk_en
-    other_session = session_of(kiosk.url, PASSWORD)  # another admin, logged in elsewhere
-    assert admin_status(kiosk, other_session) == 200
-    page = browser.new_page()
-    try:
-        log_in(page, kiosk)
-        page.get_by_role("tab", name="Password").click()
-        page.get_by_label("current password").fill("not the password")
-        page.get_by_label("new password (at least 8 characters)").fill("brand new pass 9")
-        page.get_by_label("new password again").fill("brand new pass 9")
-        page.get_by_role("button", name="Change password").click()
-        page.wait_for_selector("text=the current password is wrong")
-        page.get_by_label("current password").fill(PASSWORD)
-        page.get_by_label("new password (at least 8 characters)").fill("brand new pass 9")
-        page.get_by_label("new password again").fill("brand new pass 9")
-        page.get_by_role("button", name="Change password").click()
-        page.wait_for_selector("text=Password changed")
-        screenshot(page, "admin-password-changed")
-        assert admin_status(kiosk, other_session) == 401  # every other session ended at once
-        assert page.request.get(kiosk.url + "/admin/config").status == 200  # the one that changed it stays
-        kiosk.set_password("set on the device 7")  # and a change on the device ends that one too
-        assert page.request.get(kiosk.url + "/admin/config").status == 401
-        kiosk.set_password("brand new pass 9")
-    finally:
-        page.close()
-    fresh = browser.new_page()
-    try:
-        log_in(fresh, kiosk, PASSWORD)
-        fresh.wait_for_selector("text=Wrong user or password")
-        log_in(fresh, kiosk, "brand new pass 9")
-        fresh.wait_for_selector("text=stopped today")
-    finally:
-        fresh.close()
-    assert kiosk.process.poll() is None  # no restart
 
 
 HINT_TEXTS = {"step_closer": "Please step closer", "one_at_a_time": "One person at a time, please",

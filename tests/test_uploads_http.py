@@ -1,6 +1,8 @@
 """Uploads over real HTTP: the kiosk screen takes none, even when shown to the LAN; the admin's photo uploads live
-in a private folder that is emptied at start."""
+in a private folder of the kiosk process's own, emptied at start."""
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -11,9 +13,14 @@ from kiosk_server import KioskServer
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, videos):
     workdir = tmp_path_factory.mktemp("uploads")
-    stale = workdir / "cache" / "gradio" / "old-upload.jpg"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"left by an earlier run")
+    gradio = workdir / "cache" / "gradio"
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for stale in (gradio / "old-upload.jpg", gradio / ended.stdout.strip() / "old-upload.jpg"):
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        stale.write_bytes(b"left by an earlier run")
+    beside = gradio / str(os.getpid()) / "in-use.jpg"  # a running process's (a bench beside the service)
+    beside.parent.mkdir()
+    beside.write_bytes(b"being sent")
     kiosk = KioskServer(workdir, videos["bare"], settings={"web": {"kiosk_remote": True},
                                                            "runtime": {"cache_dir": str(workdir / "cache")}})
     kiosk.start()
@@ -32,7 +39,7 @@ def test_the_kiosk_screen_accepts_no_uploads(server):
 
 
 def test_gradio_files_live_in_a_private_folder_emptied_at_start(server):
-    folder = server.workdir / "cache" / "gradio"
+    parent = server.workdir / "cache" / "gradio"
+    assert sorted(path.name for path in parent.rglob("*.jpg")) == ["in-use.jpg"]  # what ended processes left: gone
+    folder = parent / str(server.process.pid)
     assert folder.is_dir() and oct(folder.stat().st_mode & 0o777) == "0o700"
-    assert not (folder / "old-upload.jpg").exists()
-    assert not any(path.suffix == ".jpg" for path in folder.rglob("*") if os.path.isfile(path))

@@ -233,10 +233,13 @@ def run(target: str, config: Config, args: argparse.Namespace) -> int:
         bench_boot(config, args.runs)
     elif target == "photo":
         from kiosk.bench.photo import bench_photo
-        bench_photo(config)
+        bench_photo(config, args.chromium)
     elif target == "memory":
         from kiosk.bench.memory import bench_memory
         bench_memory(config, args.checks, idle_s=args.idle)
+    elif target == "review":
+        from kiosk.bench.review import bench_review
+        bench_review(args.events)
     elif target == "ui":
         from kiosk.bench.ui import bench_ui
         bench_ui(config, args.seconds, args.chromium)

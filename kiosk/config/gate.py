@@ -36,6 +36,11 @@ class GateConfig(Section):
     webhook_retries: int = Field(3, ge=0, le=10, title="webhook retries",
                                  description="after a failed attempt, with backoff 0.5 s, 1 s, 2 s, ...")
 
+    override_min_interval_s: float = Field(
+        5.0, ge=0.5, le=3600, title="staff override: seconds between two",
+        description='"let one person pass" is refused sooner than this after the last one (a held button or a '
+                    'script cannot keep the door open)')
+
     @field_validator("webhook_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

@@ -14,6 +14,10 @@ class RuntimeConfig(Section):
         "AUTO", title="inference device", description="AUTO, CPU or GPU; a missing device falls back to CPU")
     performance_hint: Literal["LATENCY", "THROUGHPUT"] = Field(
         "LATENCY", title="performance hint", description="OpenVINO performance hint for every model")
+    inference_threads: int = Field(
+        0, ge=0, le=64, title="inference threads",
+        description="CPU threads each model may use; 0: OpenVINO decides (all cores). 1 costs less CPU per frame for "
+                    "a little more latency, and leaves a core to the screen's browser; results are the same")
     cache_dir: str = Field(
         "", title="cache folder", description="empty: $CACHE_DIRECTORY (systemd) or ~/.cache/mask-kiosk: "
                                               "compiled models")

@@ -6,9 +6,19 @@ not judged on screen, and while a new state waits out `switch_ms` the faces behi
 from __future__ import annotations
 
 from kiosk.config.decision import DecisionConfig
-from kiosk.types import GateState, TrackedFace
+from kiosk.types import GateState, Published, TrackedFace
 
 VIOLATIONS = {"no_mask", "incorrect"}
+
+
+def people_judged(item: Published) -> list[int]:
+    """The track ids a PASS or STOP is about: every person in the zone under PASS, under STOP those it stops (their
+    face shows no_mask or incorrect); none in any other state."""
+    if item.state not in (GateState.PASS, GateState.STOP):
+        return []
+    in_zone = set(item.people)
+    return [t.track_id for t in item.faces if t.track_id in in_zone
+            and (item.state == GateState.PASS or t.label in VIOLATIONS)]
 
 
 class GateDecision:

@@ -133,11 +133,17 @@ class LivePipeline:
         self._last_error: str | None = None
         self.last_published_at = 0.0
         self.stale_hidden = 0
+        # told (on the submit thread, so they must only hand it on) when the camera is lost or back: (connected,
+        # what the camera said)
+        self.camera_listeners: list[Callable[[bool, str], None]] = []
+        self._camera_seen: bool | None = None  # None until the first frame, or the stall timeout without one
+        self._started_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> LivePipeline:
         self._warm_up()
-        self.last_published_at = time.monotonic()  # start-up counts as shown: the stale rule and stall grace
+        self.last_published_at = self._started_at = time.monotonic()  # start-up counts as shown: the stale rule
+        # and stall grace
         if not self.source.alive:
             self.source.start()
         self._thread = threading.Thread(target=self._submit_loop, name="pipeline-submit", daemon=True)
@@ -250,6 +256,7 @@ class LivePipeline:
                 if source is not self.source:  # a new camera counts its frames from 0
                     source, last_index = self.source, -1
                 frame = source.wait_newer(last_index, timeout=0.2)
+                self._watch_camera()
             if frame is None:
                 self._slots.release()
                 break
@@ -264,6 +271,21 @@ class LivePipeline:
                 self._in_flight.put(job)
                 self._detect_queue.start_async({0: tensor}, job)
             sequence += 1
+
+    def _watch_camera(self) -> None:
+        """Tells the camera listeners when the camera stops delivering and when it is back; at start, nothing until
+        the first frame, or the lost camera once the stall timeout passed without one."""
+        connected = self.source.connected
+        if connected == self._camera_seen:
+            return
+        starting = time.monotonic() - self._started_at < self.source.settings.stall_timeout_s
+        if self._camera_seen is None and not connected and starting:
+            return
+        first, self._camera_seen = self._camera_seen is None, connected
+        if first and connected:
+            return
+        for listener in self.camera_listeners:
+            listener(connected, self.source.last_error or "no frames")
 
     # -- OpenVINO callback (runs on the runtime's threads): store and go ----------------
     def _on_detected(self, request: ov.InferRequest, job: _Job) -> None:

@@ -4,6 +4,8 @@ The live picture carries boxes only: its labels are drawn by the screen itself (
 screen's language and script, without confidence figures on the public screen (face_labels gives them)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -89,14 +91,19 @@ def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def describe_labels(labels: list[str | None]) -> str:
-    """'3 faces: 2 mask, 1 no mask' in words a person reads (no raw label tokens)."""
+def plain(text: str, **values: object) -> str:
+    return text.format(**values)
+
+
+def describe_labels(labels: list[str | None], say: Callable[..., str] = plain) -> str:
+    """'3 faces: 2 mask, 1 no mask' in words a person reads (no raw label tokens); `say` puts each fixed text in
+    the reader's language (kiosk.web.i18n.Texts) and fills in its values."""
     if not labels:
-        return "no face found"
-    counts = [(LABEL_TEXT[label], labels.count(label)) for label in ("mask", "no_mask", "incorrect", None)
-              if labels.count(label)]
-    faces = f"{len(labels)} face{'s' if len(labels) > 1 else ''}"
-    return f"{faces}: " + ", ".join(f"{count} {text}" for text, count in counts)
+        return say("no face found")
+    counts = [say("{count} {label}", count=labels.count(label), label=say(LABEL_TEXT[label]))
+              for label in ("mask", "no_mask", "incorrect", None) if labels.count(label)]
+    faces = say("{count} faces" if len(labels) > 1 else "{count} face", count=len(labels))
+    return say("{faces}: {counts}", faces=faces, counts=say(", ").join(counts))
 
 
 def annotate_tracked(image: np.ndarray, tracked: list[TrackedFace], shown: tuple[str | None, ...],

@@ -26,13 +26,14 @@ log = logging.getLogger(__name__)
 HEALTH_EVERY_S = 0.1
 MAX_LATE_S = 10.0   # no attempt at a command starts, or is waited for, this long after it was given
 RETRY_FIRST_S = 0.5  # backoff between attempts: 0.5 s, 1 s, 2 s, ...
+OVERRIDE = "override"  # a staff override, queued like a verdict
 STOP_FLUSH_S = 1.0  # the "stopping" command's time to reach the outputs; SIGTERM must end the process in seconds
 
 
 @dataclass(frozen=True)
 class GateCommand:
     released: bool    # True: the door may open
-    reason: str       # "PASS", "STOP", "pulse end", "fault: <why>", "recovered", "start", "stopping"
+    reason: str       # "PASS", "STOP", "override", "pulse end", "fault: <why>", "recovered", "start", "stopping"
     mode: str         # "soft" or "hard"
     time: float       # wall-clock seconds
 
@@ -179,6 +180,10 @@ class GateController:
             except queue.Full:
                 log.warning("gate controller behind: a %s was not acted on", item.state.value)
 
+    def release_once(self) -> None:
+        """A staff override: released as for a PASS (a pulse in hard mode), on the controller thread."""
+        self._verdicts.put(OVERRIDE)
+
     def _command(self, released: bool, reason: str) -> None:
         self.released = released
         command = GateCommand(released, reason, self.settings.mode, time.time())
@@ -210,8 +215,8 @@ class GateController:
             if self.fault is not None:
                 self.fault = None
                 self._command(resting, "recovered")
-            if verdict == GateState.PASS.value:
-                self._command(True, "PASS")
+            if verdict in (GateState.PASS.value, OVERRIDE):
+                self._command(True, verdict)
                 release_until = time.monotonic() + self.settings.pulse_ms / 1000 if hard else None
             elif verdict == GateState.STOP.value:
                 self._command(resting, "STOP")

@@ -234,7 +234,8 @@ class MqttReporter:
     def _event_json(self, event: Event) -> dict:
         message = {"id": event.id, "device_id": self.settings.device_id, "time": iso_time(event.ts), "ts": event.ts,
                    "state": event.state, "reason": event.reason, "previous": event.previous, "faces": event.faces,
-                   "labels": {"mask": event.masked, "no_mask": event.unmasked, "incorrect": event.incorrect}}
+                   "labels": {"mask": event.masked, "no_mask": event.unmasked, "incorrect": event.incorrect},
+                   "people": event.people, "new_people": event.new_people, "seconds_to_verdict": event.seconds}
         if self.settings.snapshots and event.snapshot and self.snapshots is not None:
             try:
                 message["snapshot_jpeg"] = base64.b64encode((self.snapshots / event.snapshot).read_bytes()).decode()

@@ -18,9 +18,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from kiosk.live.decision import VIOLATIONS
+from kiosk.live.decision import people_judged
 from kiosk.record.events import EventLog
-from kiosk.types import GateState, Published
+from kiosk.types import Published
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +56,16 @@ class DailyCounts:
         if events is not None and events.db_path.exists():  # a first start has no record yet: zero, said nowhere
             try:
                 since = local_midnight(self._day)
-                counts = events.counts(since)
-                self._verdicts = {state: counts.get(state, 0) for state in self._verdicts}
+                self._verdicts = events.verdicts(since)
                 self._people = events.people(since)
             except sqlite3.Error as error:  # no record yet, or unreadable: count from zero
                 log.info("today's counts start from zero (%s)", error)
 
     def observe(self, item: Published) -> None:
         """Every published frame (on the publishing thread): the people a PASS or STOP is about."""
-        if item.state not in (GateState.PASS, GateState.STOP):
+        about = people_judged(item)
+        if not about:
             return
-        in_zone = set(item.people)
-        about = [t.track_id for t in item.faces if t.track_id in in_zone
-                 and (item.state == GateState.PASS or t.label in VIOLATIONS)]
         with self._lock:
             self._roll_over()
             for track_id in about:

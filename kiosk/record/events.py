@@ -1,4 +1,9 @@
-"""Monitoring record: every gate-state change as a row in SQLite (WAL) with a JPEG snapshot.
+"""Monitoring record: what happened at the gate, as rows in SQLite (WAL), each verdict with a JPEG snapshot.
+
+A row is a verdict about people: PASS or STOP, written when a person (a track) gets that verdict for the first
+time, with the reason, the people it is about and the time they waited for it. The camera lost and back are rows
+too (no snapshot), and each staff override (who, how, and the picture of that moment). CHECKING and NO_FACE are
+not stored: they are the way to a verdict, not one.
 
 Writes happen on one writer thread fed by a bounded queue, so the pipeline never
 waits on the disk. A snapshot is on disk (fsynced) before its row commits; a
@@ -9,13 +14,14 @@ no partial file stays behind, and the next event tries again.
 """
 from __future__ import annotations
 
-import csv
-import io
+import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +32,9 @@ import numpy as np
 from kiosk.config.record import RecordConfig
 from kiosk.durable import private_file, private_folder, write_durably
 from kiosk.errors import one_line
-from kiosk.types import Published, on_changes
+from kiosk.live.decision import people_judged
+from kiosk.record.clips import ClipJob, ClipRecorder, pixelate
+from kiosk.types import Published
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +50,23 @@ CREATE TABLE IF NOT EXISTS events (
     unmasked INTEGER NOT NULL,
     incorrect INTEGER NOT NULL,
     snapshot TEXT,
-    reason TEXT
+    reason TEXT,
+    people INTEGER,
+    new_people INTEGER,
+    seconds REAL,
+    actor TEXT,
+    clip TEXT
 )"""
-EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)"
-COLUMNS = ("id", "ts", "state", "previous", "faces", "masked", "unmasked", "incorrect", "snapshot", "reason")
+# columns later versions added, with their types: a record made before gains them (NULL in its old rows)
+ADDED_COLUMNS = {"reason": "TEXT", "people": "INTEGER", "new_people": "INTEGER", "seconds": "REAL",
+                 "actor": "TEXT", "clip": "TEXT"}
+EVENTS_INDEXES = ("CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
+                  "CREATE INDEX IF NOT EXISTS events_state_ts ON events (state, ts)")  # the review's outcome filter
+COLUMNS = ("id", "ts", "state", "previous", "faces", "masked", "unmasked", "incorrect", "snapshot", "reason",
+           "people", "new_people", "seconds", "actor", "clip")
+VERDICTS = ("PASS", "STOP")
+CAMERA_LOST, CAMERA_RESTORED, OVERRIDE = "CAMERA_LOST", "CAMERA_RESTORED", "OVERRIDE"
+REMEMBERED = 1000  # tracks whose verdict and first frame are kept (a person is judged in seconds)
 
 
 @dataclass(frozen=True)
@@ -60,7 +81,13 @@ class Event:
     unmasked: int
     incorrect: int
     snapshot: str | None     # path under the snapshots folder; None once pruned by the quota
-    reason: str | None       # the label behind a PASS or STOP ("mask", "no_mask", "incorrect"); None otherwise
+    reason: str | None       # the label behind a PASS or STOP ("mask", "no_mask", "incorrect"); for CAMERA_LOST
+                             # what the camera said
+    people: int | None       # the people the verdict is about (None in rows of earlier versions)
+    new_people: int | None   # of them, judged so for the first time by this row (the counts add these up)
+    seconds: float | None    # time to verdict: from the first frame of the longest-waiting new person
+    actor: str | None = None  # who gave an OVERRIDE (its reason says how: "admin page" or "api")
+    clip: str | None = None   # the WebM around it, under the snapshots folder (kiosk.record.clips); None: none
 
     @classmethod
     def from_row(cls, row: tuple) -> Event:
@@ -79,6 +106,7 @@ class RecordingStatus:
             return "off"
         return "ok" if self.fault is None else f"failed: {self.fault}"
 PRUNE_EVERY_S = 60.0
+ORPHAN_AFTER_S = 60.0  # a file no row names yet may be a clip whose row is being updated
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -88,7 +116,7 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("BEGIN IMMEDIATE")  # one writer sets up or migrates the schema at a time
     try:
-        # a record made by an earlier version: ids that may be reused, or no reason column
+        # a record made by an earlier version: ids that may be reused, or columns added since
         old = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
         if old is not None and "AUTOINCREMENT" not in old[0].upper():
             kept = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(events)"))
@@ -96,10 +124,14 @@ def connect(path: Path) -> sqlite3.Connection:
             connection.execute(EVENTS_TABLE)
             connection.execute(f"INSERT INTO events ({kept}) SELECT {kept} FROM events_before_autoincrement")
             connection.execute("DROP TABLE events_before_autoincrement")
-        elif old is not None and "reason" not in {row[1] for row in connection.execute("PRAGMA table_info(events)")}:
-            connection.execute("ALTER TABLE events ADD COLUMN reason TEXT")
+        if old is not None:
+            present = {row[1] for row in connection.execute("PRAGMA table_info(events)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
         connection.execute(EVENTS_TABLE)
-        connection.execute(EVENTS_INDEX)
+        for index in EVENTS_INDEXES:
+            connection.execute(index)
         connection.commit()
     except BaseException:
         connection.rollback()
@@ -113,16 +145,44 @@ def blur_faces(jpeg: bytes, boxes: list[np.ndarray], frame_size: tuple[int, int]
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if image is None:  # the pipeline's own JPEG: never, but an unreadable picture is kept out whole
         raise ValueError("snapshot JPEG does not decode")
-    scale = image.shape[1] / frame_size[0]
-    for box in boxes:
-        x1, y1, x2, y2 = (int(round(v * scale)) for v in box)
-        x1, y1 = max(x1, 0), max(y1, 0)
-        x2, y2 = min(x2, image.shape[1]), min(y2, image.shape[0])
-        if x2 - x1 > 1 and y2 - y1 > 1:
-            face = image[y1:y2, x1:x2]
-            small = cv2.resize(face, (max(1, (x2 - x1) // 12), max(1, (y2 - y1) // 12)), interpolation=cv2.INTER_AREA)
-            image[y1:y2, x1:x2] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
-    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+    return cv2.imencode(".jpg", pixelate(image, boxes, frame_size), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def media_name(at: float, sequence: int, suffix: str) -> str:
+    """An event's file under the snapshots folder: its day's folder, its time and frame."""
+    return f"{time.strftime('%Y-%m-%d', time.localtime(at))}/{int(at * 1000)}-{sequence}{suffix}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A row to write: the frame a person was first judged on, with its people."""
+    item: Published
+    previous: str       # the gate state of the frame before
+    people: int
+    new_people: int
+    seconds: float
+    at: float | None = None       # Unix time of the frame (None: from its capture time when written)
+    clip: ClipJob | None = None   # the clip being made around it, told the row's id once it is in
+
+
+@dataclass(frozen=True)
+class CameraChange:
+    state: str          # CAMERA_LOST or CAMERA_RESTORED
+    detail: str | None  # what the camera said when lost
+    at: float           # Unix time
+
+
+@dataclass(frozen=True)
+class Override:
+    actor: str                # who let the person through (the admin page's user)
+    via: str                  # "admin page" or "api"
+    at: float                 # Unix time
+    item: Published | None    # the newest frame then: who was let through
+
+
+def _bound(remembered: OrderedDict) -> None:
+    while len(remembered) > REMEMBERED:
+        remembered.popitem(last=False)
 
 
 class EventRecorder:
@@ -131,31 +191,74 @@ class EventRecorder:
         self.db_path = state_dir / "events.sqlite3"
         self.snapshots = state_dir / "snapshots"
         self._db: sqlite3.Connection | None = None  # opened (and reopened after a fault) by the writer thread
-        self._queue: queue.Queue[tuple[Published, str] | None] = queue.Queue(maxsize=queue_size)
-        self.observe = on_changes(self._changed)  # the broadcast subscriber: only state changes are events
+        self._queue: queue.Queue[Verdict | CameraChange | Override | None] = queue.Queue(maxsize=queue_size)
+        self._shown = "NO_FACE"  # the gate state of the last frame (at first the decision's own start)
+        self._judged: OrderedDict[int, str] = OrderedDict()     # track id -> the verdict recorded for it
+        self._first_seen: OrderedDict[int, float] = OrderedDict()  # track id -> its first frame (monotonic)
         self._last_prune = 0.0
         self.dropped = 0        # events not stored: writer behind, or a storage fault
         self.written = 0
         self.fault: str | None = None  # why recording does not work now; None while it does
         self.listeners: list[Callable[[], None]] = []  # told after each commit (the MQTT outbox), on this thread
+        self.clips = ClipRecorder(lambda: self.settings, self.snapshots, self.db_path, self.make_room)
+        self._media_lock = threading.Lock()
+        self._media_bytes: int | None = None  # snapshots and clips on disk, counted once, then kept up to date
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
 
     def start(self) -> EventRecorder:
         self._thread.start()
+        self.clips.start()
         return self
 
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
+        self.clips.stop()
         if self._db is not None:
             self._db.close()
 
     # -- pipeline side: must not block ---------------------------------------------
-    def _changed(self, item: Published, previous: str) -> None:
+    def observe(self, item: Published) -> None:
+        """Every published frame (the broadcast subscriber, on the publishing thread): a row when a person gets a
+        verdict not recorded for them yet, with a clip around it when the settings want one."""
+        self.clips.observe(item)
+        for tracked in item.faces:
+            if tracked.track_id not in self._first_seen:
+                self._first_seen[tracked.track_id] = item.captured
+                _bound(self._first_seen)
+        previous, self._shown = self._shown, item.state.value
+        people = people_judged(item)
+        verdict = f"{item.state.value}:{item.reason}"
+        new = [person for person in people if self._judged.get(person) != verdict]
+        if not new:
+            return
+        for person in people:
+            self._judged[person] = verdict
+            self._judged.move_to_end(person)
+        _bound(self._judged)
+        waited = item.captured - min(self._first_seen.get(person, item.captured) for person in new)
+        at = time.time() - (time.monotonic() - item.captured)
+        clip = self.clips.request(item, media_name(at, item.sequence, ".webm")) \
+            if self.clips.wanted(item.state.value) else None
+        if not self._put(Verdict(item, previous, len(people), len(new), waited, at, clip)) and clip is not None:
+            clip.row_written(None)
+
+    def camera_changed(self, connected: bool, detail: str) -> None:
+        """The camera lost (no frames) or back (kiosk.live.pipeline's camera listeners, on its thread)."""
+        self._put(CameraChange(CAMERA_RESTORED if connected else CAMERA_LOST, None if connected else detail,
+                               time.time()))
+
+    def override(self, actor: str, via: str, item: Published | None) -> None:
+        """A staff override given now (kiosk.outputs.override), with the newest frame."""
+        self._put(Override(actor, via, time.time(), item))
+
+    def _put(self, change: Verdict | CameraChange | Override) -> bool:
         try:
-            self._queue.put_nowait((item, previous))
+            self._queue.put_nowait(change)
+            return True
         except queue.Full:
             self.dropped += 1
+            return False
 
     # -- writer thread ------------------------------------------------------------------
     def _storage(self) -> sqlite3.Connection:
@@ -183,7 +286,17 @@ class EventRecorder:
             if change is None:
                 return
             try:
-                self.write(*change)
+                if isinstance(change, CameraChange):
+                    self.write_camera(change)
+                elif isinstance(change, Override):
+                    self.write_override(change)
+                else:
+                    event_id = None
+                    try:
+                        event_id = self.write(change)
+                    finally:
+                        if change.clip is not None:
+                            change.clip.row_written(event_id)
                 if self.fault is not None:
                     log.warning("recording works again")
                     self.fault = None
@@ -193,60 +306,101 @@ class EventRecorder:
                 self.dropped += 1
                 self._failed(error)
 
-    def write(self, item: Published, previous: str | None) -> int:
-        """Stores one event (snapshot first, then the row); returns the committed row id."""
-        labels = [t.label for t in item.faces]
-        wall_time = time.time() - (time.monotonic() - item.captured)
-        day = time.strftime("%Y-%m-%d", time.localtime(wall_time))
-        relative = f"{day}/{int(wall_time * 1000)}-{item.sequence}.jpg"
-        jpeg = blur_faces(item.jpeg, [t.face.box for t in item.faces], item.frame_size) \
-            if self.settings.blur_faces and item.faces else item.jpeg
+    def write(self, verdict: Verdict) -> int:
+        """Stores one verdict (snapshot first, then the row); returns the committed row id."""
+        item = verdict.item
+        return self._insert({"state": item.state.value, "previous": verdict.previous, "reason": item.reason,
+                             "people": verdict.people, "new_people": verdict.new_people,
+                             "seconds": round(verdict.seconds, 3)}, item, verdict.at)
+
+    def write_camera(self, change: CameraChange) -> int:
+        return self._insert({"state": change.state, "reason": change.detail}, None, change.at)
+
+    def write_override(self, change: Override) -> int:
+        """The override's time and who gave it, with the picture of that moment (who was let through)."""
+        return self._insert({"state": OVERRIDE, "reason": change.via, "actor": change.actor}, change.item,
+                            change.at)
+
+    def _insert(self, values: dict[str, object], item: Published | None, at: float | None = None) -> int:
+        """One row at `at` (Unix time; None: the frame's own); with a frame, also its snapshot (on disk first) and
+        its faces. Returns the committed row id."""
         db = self._storage()
-        private_folder(self.snapshots / day)
-        write_durably(self.snapshots / relative, jpeg)
+        relative = None
+        if at is None:
+            at = time.time() - (time.monotonic() - item.captured) if item is not None else time.time()
+        row: dict[str, object] = {"ts": at, "faces": 0, "masked": 0, "unmasked": 0, "incorrect": 0}
+        if item is not None:
+            labels = [t.label for t in item.faces]
+            row.update(faces=len(labels), masked=labels.count("mask"), unmasked=labels.count("no_mask"),
+                       incorrect=labels.count("incorrect"))
+            jpeg = blur_faces(item.jpeg, [t.face.box for t in item.faces], item.frame_size) \
+                if self.settings.blur_faces and item.faces else item.jpeg
+            if self.make_room(db, len(jpeg)):  # else the row goes in without its picture
+                relative = media_name(at, item.sequence, ".jpg")  # the row's time: one file per row
+                private_folder((self.snapshots / relative).parent)
+                write_durably(self.snapshots / relative, jpeg)
+                row["snapshot"] = relative
+        row.update(values)
         try:
             with db:
-                cursor = db.execute(
-                    "INSERT INTO events (ts, state, previous, faces, masked, unmasked, incorrect, snapshot, reason)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (wall_time, item.state.value, previous, len(labels), labels.count("mask"),
-                     labels.count("no_mask"), labels.count("incorrect"), relative, item.reason))
+                cursor = db.execute(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                    list(row.values()))
         except BaseException:
-            (self.snapshots / relative).unlink(missing_ok=True)  # no picture without its row
+            if relative is not None:
+                (self.snapshots / relative).unlink(missing_ok=True)  # no picture without its row
             raise
+        return self._committed(int(cursor.lastrowid or 0))
+
+    def _committed(self, event_id: int) -> int:
         self.written += 1
         for listener in self.listeners:
             listener()
-        return int(cursor.lastrowid or 0)
+        return event_id
+
+    def make_room(self, db: sqlite3.Connection, size: int) -> bool:
+        """Room in the snapshot quota for `size` more bytes of picture or clip, made by removing the oldest events'
+        pictures and clips (their rows stay); False when even that leaves no room: the file is not written. Called
+        before each write, from the event writer and the clip writer (each with its own connection), so the quota
+        is never exceeded."""
+        quota = self.settings.snapshot_quota_mb * 1e6
+        with self._media_lock:
+            if self._media_bytes is None:
+                self._media_bytes = self.snapshot_bytes()
+            if self._media_bytes + size > quota:
+                rows = db.execute("SELECT id, snapshot, clip FROM events WHERE snapshot IS NOT NULL OR clip IS NOT NULL"
+                                  " ORDER BY ts").fetchall()
+                for event_id, snapshot, clip in rows:
+                    if self._media_bytes + size <= quota:
+                        break
+                    self._media_bytes -= self._remove_file(snapshot) + self._remove_file(clip)
+                    with db:
+                        db.execute("UPDATE events SET snapshot = NULL, clip = NULL WHERE id = ?", (event_id,))
+            if self._media_bytes + size > quota:
+                return False
+            self._media_bytes += size
+            return True
 
     def prune(self) -> None:
-        """Drops events past the retention age, snapshot files no row names (left by a crash between file and
-        row), then the oldest snapshots while over the disk quota."""
+        """Drops events past the retention age with their files, files no row names (left by a crash between file
+        and row; a clip is given a minute to be named), then makes the quota hold (it may have been lowered)."""
         self._last_prune = time.monotonic()
         db = self._storage()
         cutoff = time.time() - self.settings.retention_days * 86400
-        old = db.execute("SELECT snapshot FROM events WHERE ts < ?", (cutoff,)).fetchall()
-        for (snapshot,) in old:
-            self._remove_snapshot(snapshot)
-        with db:
-            db.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
-        named = {row[0] for row in db.execute("SELECT snapshot FROM events WHERE snapshot IS NOT NULL")}
-        for path in self.snapshots.glob("*/*"):
-            if path.relative_to(self.snapshots).as_posix() not in named:
-                path.unlink(missing_ok=True)
-        quota = self.settings.snapshot_quota_mb * 1e6
-        total = self.snapshot_bytes()
-        if total <= quota:
-            return
-        rows = db.execute("SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL ORDER BY ts").fetchall()
-        for event_id, snapshot in rows:
-            if total <= quota:
-                break
-            total -= self._remove_snapshot(snapshot)
+        with self._media_lock:
+            for snapshot, clip in db.execute("SELECT snapshot, clip FROM events WHERE ts < ?", (cutoff,)).fetchall():
+                self._remove_file(snapshot)
+                self._remove_file(clip)
             with db:
-                db.execute("UPDATE events SET snapshot = NULL WHERE id = ?", (event_id,))
+                db.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
+            named = {name for row in db.execute("SELECT snapshot, clip FROM events") for name in row if name}
+            for path in self.snapshots.glob("*/*"):
+                if path.relative_to(self.snapshots).as_posix() not in named and \
+                        time.time() - path.stat().st_mtime > ORPHAN_AFTER_S:
+                    path.unlink(missing_ok=True)
+            self._media_bytes = None  # counted again
+        self.make_room(db, 0)
 
-    def _remove_snapshot(self, relative: str | None) -> int:
+    def _remove_file(self, relative: str | None) -> int:
         if not relative:
             return 0
         path = self.snapshots / relative
@@ -258,7 +412,15 @@ class EventRecorder:
             return 0
 
     def snapshot_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.snapshots.rglob("*.jpg"))
+        """The pictures and clips on disk. The writer may remove one while they are counted (the quota, the
+        retention): a file or folder gone meanwhile counts nothing (os.walk skips a folder it cannot list)."""
+        total = 0
+        for folder, _, names in os.walk(self.snapshots):
+            for name in names:
+                if name.endswith((".jpg", ".webm")):
+                    with contextlib.suppress(FileNotFoundError):
+                        total += os.stat(os.path.join(folder, name)).st_size
+        return total
 
 
 class EventLog:
@@ -279,39 +441,63 @@ class EventLog:
             return self._db.execute(sql, parameters).fetchall()
 
     def query(self, since: float, state: str | None = None, limit: int = 500) -> list[Event]:
-        sql = f"SELECT {', '.join(COLUMNS)} FROM events WHERE ts >= ?"
-        parameters: list = [since]
-        if state:
-            sql += " AND state = ?"
-            parameters.append(state)
-        sql += " ORDER BY ts DESC LIMIT ?"
-        parameters.append(limit)
-        return [Event.from_row(row) for row in self._read(sql, parameters)]
+        return self.page(since, None, (state,) if state else None, None, 0, limit)[0]
 
-    def csv(self, since: float, state: str | None = None) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["time", *COLUMNS[2:]])
-        for event in reversed(self.query(since, state, limit=1_000_000)):
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.ts))
-            writer.writerow([stamp, *(getattr(event, column) for column in COLUMNS[2:])])
-        return out.getvalue()
+    def page(self, since: float, until: float | None, states: tuple[str, ...] | None, reason: str | None,
+             offset: int, limit: int, last_id: int | None = None) -> tuple[list[Event], int]:
+        """The events of a time range (until None: to now), of some states and a reason, newest first: `limit` of
+        them from `offset`, and how many there are in all. `last_id` leaves out the events recorded after it, so
+        the pages of one review do not shift while the kiosk records."""
+        where: list[str] = ["ts >= ?"]
+        parameters: list[object] = [since]
+        if until is not None:
+            where.append("ts < ?")
+            parameters.append(until)
+        if last_id is not None:
+            where.append("id <= ?")
+            parameters.append(last_id)
+        if states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            parameters.extend(states)
+        if reason:
+            where.append("reason = ?")
+            parameters.append(reason)
+        condition = " AND ".join(where)
+        total = self._read(f"SELECT COUNT(*) FROM events WHERE {condition}", parameters)[0][0]
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM events WHERE {condition} ORDER BY ts DESC, id DESC"
+                          " LIMIT ? OFFSET ?", [*parameters, limit, offset])
+        return [Event.from_row(row) for row in rows], int(total)
 
-    def hourly_compliance(self, since: float) -> list[tuple[str, int, int]]:
+    def last_id(self) -> int:
+        """The newest event's id (0: none yet)."""
+        return int(self._read("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+
+    def event(self, event_id: int) -> Event | None:
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM events WHERE id = ?", (event_id,))
+        return Event.from_row(rows[0]) if rows else None
+
+    def hourly_compliance(self, since: float, until: float | None = None) -> list[tuple[str, int, int]]:
         """(hour, passes, stops) per local hour that had any."""
         rows = self._read(
             "SELECT strftime('%Y-%m-%d %H:00', ts, 'unixepoch', 'localtime') AS hour,"
-            " SUM(state = 'PASS'), SUM(state = 'STOP') FROM events WHERE ts >= ? GROUP BY hour ORDER BY hour",
-            (since,))
+            " SUM(state = 'PASS'), SUM(state = 'STOP') FROM events WHERE ts >= ? AND ts < ? GROUP BY hour"
+            " ORDER BY hour", (since, until if until is not None else float("inf")))
         return [(hour, int(passes or 0), int(stops or 0)) for hour, passes, stops in rows]
 
     def people(self, since: float) -> dict[str, int]:
-        """People passed and stopped since a time, from the events' faces: the masks of each PASS, the bare faces
-        and wrongly worn masks of each STOP."""
-        row = self._read("SELECT COALESCE(SUM(CASE WHEN state = 'PASS' THEN masked END), 0),"
-                         " COALESCE(SUM(CASE WHEN state = 'STOP' THEN unmasked + incorrect END), 0)"
-                         " FROM events WHERE ts >= ?", (since,))[0]
+        """People passed and stopped since a time: each row's newly judged people; in rows of earlier versions
+        (no new_people) the masks of each PASS and the bare faces and wrongly worn masks of each STOP."""
+        row = self._read("SELECT COALESCE(SUM(CASE WHEN state = 'PASS' THEN COALESCE(new_people, masked) END), 0),"
+                         " COALESCE(SUM(CASE WHEN state = 'STOP' THEN COALESCE(new_people, unmasked + incorrect)"
+                         " END), 0) FROM events WHERE ts >= ?", (since,))[0]
         return {"PASS": int(row[0]), "STOP": int(row[1])}
+
+    def verdicts(self, since: float) -> dict[str, int]:
+        """The gate's changes to PASS and to STOP since a time (a row for one more person under a PASS already
+        shown is none)."""
+        rows = self._read("SELECT state, COUNT(*) FROM events WHERE ts >= ? AND state IN ('PASS', 'STOP')"
+                          " AND (previous IS NULL OR previous != state) GROUP BY state", (since,))
+        return {state: dict(rows).get(state, 0) for state in VERDICTS}
 
     def counts(self, since: float = 0.0) -> dict[str, int]:
         """Events by state since a time (all of them by default)."""

@@ -71,22 +71,28 @@ def load_live_analyzer(config: Config, with_classifier: bool = True) -> PhotoAna
                          detector.min_score)
 
 
-def describe_setup(config: Config, detector: FaceDetector, classifier: MaskClassifier) -> Iterator[str]:
-    """Lines for `mask-kiosk check` and the admin page: runtime, device, models."""
-    yield f"openvino: {ov.__version__}"
-    yield f"devices available: {', '.join(core().available_devices)}"
+def describe_setup(config: Config, detector: FaceDetector, classifier: MaskClassifier) -> Iterator[tuple[str, str]]:
+    """(what, value) for `mask-kiosk check` and the admin page: runtime, device, models. The labels are fixed
+    texts (the admin page translates them); the values are names, figures and paths."""
+    yield "runtime", f"OpenVINO {ov.__version__}"
+    yield "devices available", ", ".join(core().available_devices)
     requested = config.runtime.device
-    yield f"device: {requested} -> {resolve_device(requested)} ({config.runtime.performance_hint} hint)"
-    yield f"model cache: {config.cache_dir() / 'openvino'}"
+    yield "device", f"{requested} → {resolve_device(requested)}"
+    yield "hint", config.runtime.performance_hint
+    yield "model cache", str(config.cache_dir() / "openvino")
     manifest_path = config.models_dir() / MANIFEST_NAME
     if manifest_path.exists():
         source = json.loads(manifest_path.read_text())["models"][detector_key(config)]["source"]
-        yield f"detector source: {source['package']} sha256 {source['sha256'][:12]}"
+        yield "detector source", f"{source['package']} sha256 {source['sha256'][:12]}"
+    yield "face detector, live", f"{detector.name} {detector.input_width}x{detector.input_height}"
+    yield "live threshold", f"{detector.min_score}"
     photo = config.photo
     size = photo.input_size
-    passes = f"{size}x{size} + context pass {size // 2}x{size // 2}" if config.detector.model == "retinaface" \
-        else "the same input + context pass"
-    yield (f"face detector: {detector.describe()} live, threshold {detector.min_score}; photos {passes} "
-           f"(border {photo.padding}), threshold {photo.min_score}")
-    yield (f"mask classifier: {config.classifier.precision}, {', '.join(classifier.classes)}, "
-           f"input {classifier.input_size}px, margin {classifier.margin}, max batch {classifier.max_batch}")
+    passes = f"{size}x{size} + {size // 2}x{size // 2}" if config.detector.model == "retinaface" else \
+        f"{detector.input_width}x{detector.input_height} + {detector.input_width}x{detector.input_height}"
+    yield "face detector, photos", passes
+    yield "border", f"{photo.padding}"
+    yield "photo threshold", f"{photo.min_score}"
+    yield "mask classifier", f"{classifier.input_size} px, {config.classifier.precision}"
+    yield "margin", f"{classifier.margin}"
+    yield "max batch", f"{classifier.max_batch}"

@@ -47,9 +47,12 @@ def compile_model(xml_path: Path, config: Config, input_shape: list[int] | None 
     if input_shape is not None:
         model.reshape({model.inputs[0]: input_shape})
     before = set(cache_dir.iterdir())
-    properties = {hints.performance_mode: hint}
+    properties: dict = {hints.performance_mode: hint}
     if exact:
         properties[hints.inference_precision] = ov.Type.f32
+    if config.runtime.inference_threads and device != "GPU":
+        threads = {props.inference_num_threads: config.runtime.inference_threads}
+        properties.update(threads if device == "CPU" else {props.device.properties: {"CPU": threads}})
     compiled = ov_core.compile_model(model, device, properties)
     # a new blob means it was compiled now; none means the one made earlier (at install: boot preload) was used
     fresh = set(cache_dir.iterdir()) - before

@@ -22,20 +22,29 @@ from fastapi import FastAPI, Form, Request, WebSocket, WebSocketDisconnect  # no
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response  # noqa: E402
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: E402
 from starlette.requests import ClientDisconnect  # noqa: E402
-from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
+from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
+from kiosk.config.admin import ADMIN  # noqa: E402
 from kiosk.live.render import face_labels  # noqa: E402
+from kiosk.record.events import Event  # noqa: E402
 from kiosk.types import CameraState, Published  # noqa: E402
 from kiosk.vision.image_input import image_limits  # noqa: E402
 from kiosk.web.auth import SESSION_COOKIE  # noqa: E402
-from kiosk.web.pages import KIOSK_CSS, KIOSK_THEME, LIVE_CSS, THEME, admin_page, kiosk_head, kiosk_page  # noqa: E402
+from kiosk.web.i18n import Texts  # noqa: E402
+from kiosk.web.page_language import PageLanguage  # noqa: E402
+from kiosk.web.pages import KIOSK_CSS, KIOSK_THEME, LIVE_CSS, THEME, admin_head, admin_page, kiosk_head, kiosk_page  # noqa: E402
+from kiosk.web.pages.common import viewer_function_ids  # noqa: E402
 from kiosk.web.prometheus import registry_for  # noqa: E402
+from kiosk.web.review import ReviewFilter, event_page, parse_time, thumbnail  # noqa: E402
+from kiosk.web.review import events_csv as events_csv_text  # noqa: E402
+from kiosk.web.roles import MAX_CALL_BODY, reads_body, viewer_refusal  # noqa: E402
 from kiosk.web.screen_watch import ScreenLink  # noqa: E402
 from kiosk.web.service import KioskService  # noqa: E402
 from kiosk.web.sounds import NAME as SOUND_NAME  # noqa: E402
 from kiosk.web.sounds import sounds_dir  # noqa: E402
 
 if TYPE_CHECKING:
+    from kiosk.config import Config
     from kiosk.record.counters import TodayCounts
 
 SESSIONS_KEPT = 32
@@ -57,38 +66,49 @@ font-size:16px;box-sizing:border-box}}button{{padding:10px 20px;font-size:16px}}
 <label>{user}<input name="username" autocomplete="username" value="admin"></label>
 <label>{password}<input name="password" type="password" autocomplete="current-password" autofocus></label>
 <button type="submit">{button}</button></form></body></html>"""
-# the login page speaks the kiosk's language (display.language)
-LOGIN_TEXTS = {
-    "en": {"title": "mask-kiosk admin login", "heading": "mask-kiosk admin", "user": "User", "password": "Password",
-           "button": "Log in", "no_password": "No admin password is set: run mask-kiosk set-password on the device.",
-           "wait": "Too many failed logins: try again in {wait:.0f} s.", "wrong": "Wrong user or password."},
-    "zh": {"title": "mask-kiosk 管理登录", "heading": "mask-kiosk 管理", "user": "用户", "password": "密码",
-           "button": "登录", "no_password": "尚未设置管理密码：请在设备上运行 mask-kiosk set-password。",
-           "wait": "登录失败次数过多：请 {wait:.0f} 秒后再试。", "wrong": "用户或密码错误。"},
-}
+# the login form's messages, said in the admin page's language (kiosk.web.i18n)
+LOGIN_MESSAGES = {"no_password": "No admin password is set: run mask-kiosk set-password on the device.",
+                  "wait": "Too many failed logins: try again in {wait:.0f} s.", "wrong": "Wrong user or password."}
 
 
-def login_page(language: str, message: str = "", **values: float) -> str:
-    """The login form in the kiosk's language, with one of LOGIN_TEXTS' messages (or none)."""
-    language = language.split("+")[0]  # "en+zh": the admin reads the first
-    texts = LOGIN_TEXTS.get(language, LOGIN_TEXTS["en"])
-    shown = html.escape(texts[message].format(**values)) if message else ""
-    return LOGIN_PAGE.format(lang=language, message=shown, **{k: texts[k] for k in
-                                                              ("title", "heading", "user", "password", "button")})
+def login_page(config: Config, message: str = "", **values: float) -> str:
+    """The login form in the admin page's language, with one of LOGIN_MESSAGES (or none)."""
+    texts = Texts(config.admin.page_language(config.display.language))
+    shown = html.escape(texts(LOGIN_MESSAGES[message], **values)) if message else ""
+    return LOGIN_PAGE.format(lang=texts.language, message=shown, title=texts("mask-kiosk admin login"),
+                             heading=texts("mask-kiosk admin"), user=texts("User"), password=texts("Password"),
+                             button=texts("Log in"))
 
 
 class AccessControl:
-    """Plain ASGI middleware: each HTTP request is let through or answered by `refusal`. (Starlette's
+    """Plain ASGI middleware: each HTTP request is let through or answered by `refusal`, which sees the body too
+    when `reads_body` says it needs it (read here, at most MAX_CALL_BODY, and handed on unchanged). (Starlette's
     BaseHTTPMiddleware would log "No response returned" for every stream a leaving browser drops.) A browser that
     leaves in the middle of an upload, or a stream still open when the kiosk stops, is not an error of the kiosk's:
     nothing is logged."""
 
-    def __init__(self, app: ASGIApp, refusal: Callable[[Request], Response | None]):
-        self.app, self.refusal = app, refusal
+    def __init__(self, app: ASGIApp, refusal: Callable[[Request, bytes | None], Response | None],
+                 reads_body: Callable[[Request], bool]):
+        self.app, self.refusal, self.reads_body = app, refusal, reads_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            refused = self.refusal(Request(scope))
+            request = Request(scope)
+            body = None
+            if self.reads_body(request):
+                body = b""
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    body += message.get("body", b"")
+                    if len(body) > MAX_CALL_BODY:
+                        await JSONResponse({"detail": "request too large"}, status_code=413)(scope, receive, send)
+                        return
+                    if not message.get("more_body", False):
+                        break
+                receive = _replay(body, receive)
+            refused = self.refusal(request, body)
             if refused is not None:
                 await refused(scope, receive, send)
                 return
@@ -101,6 +121,15 @@ class AccessControl:
             # stream): the intended end of that request, not a fault to log with a traceback
             if scope.get("type") != "http":
                 raise
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body already read, then whatever comes after it (the disconnect)."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+    return replayed
 
 
 def same_origin(socket: WebSocket) -> bool:
@@ -126,7 +155,9 @@ def create_app(service: KioskService) -> FastAPI:
     def admin_user(request: Request) -> str | None:
         return auth.session_user(request.cookies.get(SESSION_COOKIE))
 
-    def refusal(request: Request) -> Response | None:
+    viewer_functions: frozenset[int] = frozenset()  # the admin page's, once it is built (below)
+
+    def refusal(request: Request, body: bytes | None) -> Response | None:
         """Why this request may not go on (the response to send instead), or None when it may."""
         path = request.url.path
         if path == KIOSK_UPLOAD:
@@ -138,28 +169,35 @@ def create_app(service: KioskService) -> FastAPI:
             why = service.https_problem or "web.tls_port = 0"
             return JSONResponse({"detail": f"the admin page is served to this device only ({why})"}, status_code=403)
         if path.startswith("/admin"):
-            if admin_user(request) is None:
+            session = auth.session(request.cookies.get(SESSION_COOKIE))
+            if session is None:
                 if request.method == "GET" and path in ("/admin", "/admin/"):
                     return RedirectResponse("/login", status_code=303)
                 return JSONResponse({"detail": "login required"}, status_code=401)
+            if session[1] != ADMIN:
+                return viewer_refusal(request, body, viewer_functions)
         elif not path.startswith(OPEN_PATHS) and not kiosk_remote and client_of(request) not in LOCAL_CLIENTS:
             return JSONResponse({"detail": "the kiosk screen is served to this device only"}, status_code=403)
         return None
 
-    app.add_middleware(AccessControl, refusal=refusal)
+    def viewer_call(request: Request) -> bool:  # only a viewer's Gradio calls are read before they go on
+        return reads_body(request) and not auth.is_admin(request.cookies.get(SESSION_COOKIE))
+
+    app.add_middleware(AccessControl, refusal=refusal, reads_body=viewer_call)
+    app.add_middleware(PageLanguage, path="/admin/", language=service.texts.language)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form() -> str:
         config = service.current()
-        return login_page(config.display.language, "" if config.admin.password_hash else "no_password")
+        return login_page(config, "" if config.admin.password_hash else "no_password")
 
     @app.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
         token, wait = auth.login(client_of(request), username, password)
         if wait:
-            return HTMLResponse(login_page(service.current().display.language, "wait", wait=wait), status_code=429)
+            return HTMLResponse(login_page(service.current(), "wait", wait=wait), status_code=429)
         if token is None:
-            return HTMLResponse(login_page(service.current().display.language, "wrong"), status_code=401)
+            return HTMLResponse(login_page(service.current(), "wrong"), status_code=401)
         response = RedirectResponse("/admin/", status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/",
                             secure=request.url.scheme == "https")
@@ -187,17 +225,80 @@ def create_app(service: KioskService) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/admin/events.csv")
-    def events_csv(hours: float = 24 * 7, state: str = "") -> Response:
+    def record_refusal() -> Response | None:
         if service.events is None:
             return JSONResponse({"detail": "recording is off (record.enabled)"}, status_code=404)
+        return None
+
+    def unreadable(error: sqlite3.Error) -> Response:
+        return JSONResponse({"detail": f"the record cannot be read: {error}", "recording": str(service.recording())},
+                            status_code=503)
+
+    @app.get("/admin/events.csv")
+    def events_csv(request: Request, since: str = "", until: str = "", hours: float = 24 * 7, outcome: str = "all",
+                   reason: str = "any") -> Response:
+        """The events of a range (since/until as local "YYYY-MM-DD HH:MM", or the last `hours`), with links."""
+        if (refused := record_refusal()) is not None:
+            return refused
+        assert service.events is not None
         try:
-            body = service.events.csv(time.time() - hours * 3600, state or None)
+            start = parse_time(since, "since") if since else time.time() - hours * 3600
+            end = parse_time(until, "until") if until else time.time() + 1
+            body = events_csv_text(service.events, ReviewFilter(start, end, outcome, reason), str(request.base_url))
+        except ValueError as error:
+            return JSONResponse({"detail": str(error)}, status_code=400)
         except sqlite3.Error as error:
-            return JSONResponse({"detail": f"the record cannot be read: {error}",
-                                 "recording": str(service.recording())}, status_code=503)
+            return unreadable(error)
         return Response(body, media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="mask-kiosk-events.csv"'})
+
+    def recorded(event_id: int) -> Event | Response:
+        """The event, or the answer that says why it cannot be had."""
+        if (refused := record_refusal()) is not None:
+            return refused
+        assert service.events is not None
+        try:
+            event = service.events.event(event_id)
+        except sqlite3.Error as error:
+            return unreadable(error)
+        return event or JSONResponse({"detail": f"no event {event_id} in the record"}, status_code=404)
+
+    def media_of(event_id: int, kind: str = "picture") -> bytes | Response:
+        """The event's picture or clip, or the answer that says why not."""
+        event = recorded(event_id)
+        if isinstance(event, Response):
+            return event
+        assert service.events is not None
+        relative = event.snapshot if kind == "picture" else event.clip
+        try:
+            if relative:
+                return (service.events.snapshots / relative).read_bytes()
+        except FileNotFoundError:  # pruned between the query and the read
+            pass
+        return JSONResponse({"detail": f"event {event_id} has no {kind} (pruned, or none kept)"}, status_code=404)
+
+    def served(event_id: int, kind: str, media_type: str, made: Callable[[bytes], bytes] = bytes) -> Response:
+        data = media_of(event_id, kind)
+        if isinstance(data, Response):
+            return data
+        return Response(made(data), media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+    @app.get("/admin/events/{event_id:int}.webm")
+    def event_clip(event_id: int) -> Response:
+        return served(event_id, "clip", "video/webm")
+
+    @app.get("/admin/events/{event_id:int}.jpg")
+    def event_picture(event_id: int) -> Response:
+        return served(event_id, "picture", "image/jpeg")
+
+    @app.get("/admin/events/{event_id:int}/thumb.jpg")
+    def event_thumbnail(event_id: int) -> Response:
+        return served(event_id, "picture", "image/jpeg", thumbnail)
+
+    @app.get("/admin/events/{event_id:int}")
+    def event_view(event_id: int) -> Response:
+        event = recorded(event_id)
+        return event if isinstance(event, Response) else HTMLResponse(event_page(event, service.texts))
 
     sounds = sounds_dir(config)
 
@@ -206,6 +307,13 @@ def create_app(service: KioskService) -> FastAPI:
         if not SOUND_NAME.match(name) or not (sounds / name).is_file():
             return JSONResponse({"detail": "no such sound (made by `mask-kiosk models build`)"}, status_code=404)
         return FileResponse(sounds / name, media_type="audio/wav", headers={"Cache-Control": "max-age=3600"})
+
+    @app.post("/admin/override")
+    def override(request: Request) -> Response:
+        """Let one person pass (kiosk.outputs.override): 200 when done, 409 when refused, with the reason."""
+        result = service.let_one_pass(request.cookies.get(SESSION_COOKIE), "api")
+        return JSONResponse({"accepted": result.accepted, "detail": result.message},
+                            status_code=200 if result.accepted else 409)
 
     @app.get("/admin/settings.toml")
     def settings_export() -> Response:
@@ -228,11 +336,14 @@ def create_app(service: KioskService) -> FastAPI:
     # own routes first: a mount at "/" answers every path below it
     snapshots = [str(service.events.snapshots)] if service.events is not None else None
     admin = admin_page(service)
+    viewer_functions = viewer_function_ids(admin)
     # Gradio keeps a copy of the whole page's config per session (about 130 kB here), 10000 sessions by default:
     # memory that grows with every admin visit and photo check; a few dozen sessions is plenty for a kiosk's admins
     admin.state_session_capacity = SESSIONS_KEPT
+    limits = image_limits(config)
     app = gr.mount_gradio_app(app, admin, path="/admin", auth_dependency=admin_user, theme=THEME,
-                              css=LIVE_CSS, footer_links=[], max_file_size=image_limits(config).max_bytes,
+                              css=LIVE_CSS, footer_links=[], max_file_size=limits.max_bytes,
+                              head=admin_head(config.photo.input_size, limits),
                               run_history=False, pwa=False,
                               allowed_paths=snapshots)
     app = gr.mount_gradio_app(app, kiosk_page(), path="/", theme=KIOSK_THEME, css=KIOSK_CSS, footer_links=[],

@@ -75,7 +75,9 @@ const played = new Set();  // "people|cue" already heard: at most once per perso
 window.kioskAudioLog = window.kioskAudioLog || [];
 window.kioskLabels = window.kioskLabels || [];  // each drawn frame's state and labels (tests read it)
 let language = window.kioskLanguage || "en";  // set by the page's head until the first status says
-let pending = null;       // [faces message, JPEG blob]: only the newest frame is drawn
+let pending = null;       // [faces message, JPEG blob, arrival]: only the newest frame is drawn
+let arrivals = 0;         // frames received so far
+let blankedAt = 0;        // arrivals when a state without frames blanked the picture: older frames stay unshown
 let nextFaces = { faces: [] };
 let drawing = false;
 // the kiosk screen reports each frame it paints, in the server's clock (kiosk/web/screen_watch.py): the offset
@@ -150,6 +152,7 @@ function showState(state, reason, who, hint) {
   element.dataset.hint = hint || "";
   if (state === "DISCONNECTED" || state === "OFFLINE" || state === "OUT_OF_SERVICE") {  // no frozen face
     pending = null;
+    blankedAt = arrivals;  // a frame still being decoded must not bring back its face and its verdict
     context.fillStyle = "#000";
     context.fillRect(0, 0, canvas.width, canvas.height);
   }
@@ -177,7 +180,7 @@ function playCue(status) {
 }
 
 function showStatus(status) {
-  language = status.lang || language;
+  language = window.kioskAdminLanguage || status.lang || language;  // the admin page keeps its own
   // a gate state is shown with the frame it belongs to (drawPending), so banner and boxes always agree; the
   // status shows the states without frames, and the first state after them
   if (!GATE_STATES.has(status.state) || !GATE_STATES.has(element.dataset.state)) showState(status.state, status.reason);
@@ -189,10 +192,14 @@ function showStatus(status) {
 async function drawPending() {
   drawing = true;
   while (pending) {
-    const [faces, blob] = pending;
+    const [faces, blob, arrival] = pending;
     pending = null;
     try {
       const bitmap = await createImageBitmap(blob);
+      if (arrival <= blankedAt) {
+        bitmap.close();
+        continue;
+      }
       if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
         canvas.width = bitmap.width;
         canvas.height = bitmap.height;
@@ -229,7 +236,7 @@ function connect() {
       else showStatus(message);
       return;
     }
-    pending = [nextFaces, event.data];
+    pending = [nextFaces, event.data, ++arrivals];
     if (!drawing) drawPending();
   };
   socket.onclose = () => {  // the service itself is gone (not the camera): say so, keep trying

@@ -1,24 +1,25 @@
-"""'Check a photo': analyse an upload once, answer repeats from an LRU cache keyed by the file's hash.
+"""'Check a photo': analyse an upload once, answer repeats from an LRU cache keyed by the hash of the pixels analysed.
 
-A repeat is found from the uploaded bytes alone, before any decoding; a new file is size-checked, decoded once
-and analysed under a lock (the analyzer's infer requests serve one photo at a time). The cache holds each
-answer's display-sized picture as a JPEG file (a repeat is sent as it is, never encoded again) and its report:
-its memory stays small however many photos pass.
+Every upload is size-checked and decoded once (the browser has scaled a large photo to the analysis size first:
+photo_upload.js); the same pixels are the same answer, whatever file they came in. A new image is analysed under
+a lock (the analyzer's infer requests serve one photo at a time). The cache holds each answer's display-sized
+picture as a JPEG file (a repeat is sent as it is, never encoded again) and its report: its memory stays small
+however many photos pass.
 """
 from __future__ import annotations
 
 import ctypes
 import dataclasses
 import hashlib
-import shutil
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from kiosk.durable import private_folder
-from kiosk.live.render import annotate, describe_labels, encode_jpeg
+from kiosk.durable import process_folder
+from kiosk.live.render import annotate, describe_labels, encode_jpeg, plain
 from kiosk.vision.analyzer import PhotoAnalyzer
 from kiosk.vision.image_input import ImageLimits, decode_checked
 
@@ -32,9 +33,8 @@ class PhotoResult:
     report: dict                 # detect --json shape
     cached: bool
 
-    @property
-    def summary(self) -> str:
-        return describe_labels([face["label"] for face in self.report["faces"]])
+    def summary(self, say: Callable[..., str] = plain) -> str:
+        return describe_labels([face["label"] for face in self.report["faces"]], say)
 
 
 def _libc_trim():
@@ -54,21 +54,22 @@ def give_back_memory() -> None:
         _malloc_trim(0)
 
 
-def file_key(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+def pixels_key(image: np.ndarray) -> str:
+    """The cache key of an image as decode gives it."""
+    digest = hashlib.blake2b(repr(image.shape).encode(), digest_size=16)
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.hexdigest()
 
 
 class PhotoChecker:
     def __init__(self, analyzer: PhotoAnalyzer, display_size: tuple[int, int], cache_size: int,
                  limits: ImageLimits, folder: Path):
-        """`folder` holds the answers' pictures; it is emptied here (what an earlier run left is stale)."""
+        """The answers' pictures go in a folder of this process's own under `folder` (kiosk.durable.process_folder)."""
         self.analyzer = analyzer
         self.limits = limits
         self.display_size = display_size
         self.cache_size = cache_size
-        self.folder = folder
-        shutil.rmtree(folder, ignore_errors=True)
-        private_folder(folder)
+        self.folder = process_folder(folder)
         self._cache: OrderedDict[str, PhotoResult] = OrderedDict()
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
@@ -80,9 +81,8 @@ class PhotoChecker:
         """Raises UnreadableImage (one line) for anything too large or not an image; nothing too large is decoded."""
         return decode_checked(data, self.limits)
 
-    def cached(self, data: bytes) -> PhotoResult | None:
-        """The answer for a file seen before (None for a new one)."""
-        key = file_key(data)
+    def cached(self, key: str) -> PhotoResult | None:
+        """The answer for pixels seen before (None for a new image); `key` from pixels_key."""
         with self._lock:
             hit = self._cache.get(key)
             if hit is None:
@@ -90,14 +90,13 @@ class PhotoChecker:
             self._cache.move_to_end(key)
         return dataclasses.replace(hit, cached=True)
 
-    def analyse(self, data: bytes, image: np.ndarray, name: str = "upload") -> PhotoResult:
-        """The answer for a new file: `image` is its decoded pixels (from decode)."""
+    def analyse(self, image: np.ndarray, key: str, name: str = "upload") -> PhotoResult:
+        """The answer for a new image (from decode; `key` from pixels_key)."""
         with self._model_lock:  # the analyzer's infer requests serve one photo at a time
             faces = self.analyzer.analyse(image)
         annotated = annotate(image, faces, [f.label for f in faces], self.display_size)
         report = {"image": name, "width": image.shape[1], "height": image.shape[0],
                   "faces": [f.to_json() for f in faces]}
-        key = file_key(data)
         with self._lock:
             self._written += 1
             picture = self.folder / f"{self._written}-{key}.jpg"  # a new name each time: a file being sent stays

@@ -68,13 +68,14 @@ class KioskCollector:
             yield GaugeMetricFamily("mask_kiosk_recording_ok", "1 while events are being recorded",
                                     value=float(recording.fault is None))
             yield CounterMetricFamily("mask_kiosk_events_dropped",
-                                      "State changes not recorded: the writer fell behind or storage failed",
+                                      "Events not recorded: the writer fell behind or storage failed",
                                       value=recording.dropped)
             try:
                 counts = events.counts()
             except sqlite3.Error:
                 return  # the record cannot be read now; recording_ok says why not
-            by_state = CounterMetricFamily("mask_kiosk_events", "Recorded gate-state changes by state",
+            by_state = CounterMetricFamily("mask_kiosk_events", "Recorded events by kind (PASS and STOP per person, "
+                                           "CAMERA_LOST, CAMERA_RESTORED)",
                                            labels=["state"])
             for name, count in counts.items():
                 by_state.add_metric([name], count)

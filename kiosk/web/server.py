@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
 import tempfile
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from kiosk.config import Config, ConfigError
+from kiosk.durable import process_folder
 from kiosk.systemd_notify import Watchdog, notify, wait_until_ready, watchdog_interval
 
 if TYPE_CHECKING:
@@ -38,13 +38,10 @@ def status_line(service: KioskService) -> str:
 
 
 def use_private_temp_dir(config: Config) -> Path:
-    """Gradio keeps uploads and copies of the files it serves in its temp folder: make that one private to the
-    kiosk (mode 0700, in the cache folder) and empty at each start. Must run before Gradio is imported."""
-    folder = config.cache_dir() / "gradio"
+    """Gradio keeps uploads and copies of the files it serves in its temp folder: make that one private to this
+    kiosk process (mode 0700, in the cache folder, empty at each start). Must run before Gradio is imported."""
     try:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        folder.chmod(0o700)
+        folder = process_folder(config.cache_dir() / "gradio")
     except OSError as error:
         folder = Path(tempfile.mkdtemp(prefix="mask-kiosk-gradio-"))  # 0700 too
         log.warning("cache folder not writable (%s); Gradio's files go to %s", error, folder)

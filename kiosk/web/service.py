@@ -11,17 +11,20 @@ import tomlkit
 import tomllib
 
 from kiosk.config import Config, ConfigError, load_config, save_settings
+from kiosk.config.admin import ADMIN
 from kiosk.config.camera import CameraConfig
 from kiosk.live.pipeline import LivePipeline
 from kiosk.vision.analyzer import build_analyzer, describe_setup
 from kiosk.vision.image_input import image_limits
 from kiosk.web.auth import AdminAuth
+from kiosk.web.i18n import Texts
 from kiosk.web.passwords import hash_password, password_problem
 from kiosk.web.photo_check import PhotoChecker
 from kiosk.web.screen_watch import ScreenWatch
 
 if TYPE_CHECKING:  # read through KioskParts, never built here
     from kiosk.outputs import OutputsStatus
+    from kiosk.outputs.override import OverrideResult, StaffOverride
     from kiosk.record.counters import DailyCounts, TodayCounts
     from kiosk.record.events import EventLog, RecordingStatus
 
@@ -34,7 +37,7 @@ FORM = {
     "Camera and device": (("camera", "source"), ("camera", "width"), ("camera", "height"), ("camera", "fps"),
                           ("runtime", "device")),
     "Screen": (("display", "max_width"), ("display", "max_height"), ("display", "jpeg_quality"),
-               ("display", "language")),
+               ("display", "language"), ("admin", "language")),
     "Gate output": tuple(("gate", key) for key in ("mode", "pulse_ms", "fail_state", "serial_port", "serial_channel",
                                                    "gpio_chip", "gpio_line", "gpio_active_low", "webhook_url")),
     "MQTT": tuple(("mqtt", key) for key in ("host", "port", "username", "password", "tls", "topic_prefix",
@@ -46,7 +49,7 @@ FORM = {
 }
 # the form's fields, and the entry zone (drawn on a still of the live picture)
 EDITABLE = tuple(pair for pairs in FORM.values() for pair in pairs) + (("decision", "zone"),)
-NEEDS_RESTART = {("runtime", "device"), ("record", "enabled")}
+NEEDS_RESTART = {("runtime", "device"), ("record", "enabled"), ("admin", "language")}  # the page is built once
 # never sent back to the page; left empty in the form, they stay as saved
 SECRETS = {("mqtt", "password")}
 # what names one kiosk: not exported, not imported (a second kiosk must not clone the first one's camera or name)
@@ -58,10 +61,15 @@ def is_setting(section: str, key: str) -> bool:
     return section in Config.model_fields and key in Config.section_fields(section)
 
 
-def field_label(section: str, key: str) -> str:
-    """The field's title from the schema (the admin reads labels, not keys)."""
-    title = Config.section_fields(section)[key].title or key
-    return title + (" (applies after a restart)" if (section, key) in NEEDS_RESTART else "")
+def field_text(texts: Texts, section: str, key: str) -> tuple[str, str]:
+    """The field's label and help from the schema, in the page's language (the admin reads labels, not keys)."""
+    info = Config.section_fields(section)[key]
+    return texts.field(section, key, info.title or key, info.description or "")
+
+
+def field_label(texts: Texts, section: str, key: str) -> str:
+    label = field_text(texts, section, key)[0]
+    return label + (texts(" (applies after a restart)") if (section, key) in NEEDS_RESTART else "")
 
 
 def _stamp(*paths: Path | None) -> tuple[float | None, ...]:
@@ -74,6 +82,8 @@ class KioskParts(Protocol):
     pipeline: LivePipeline
     counts: DailyCounts
     events: EventLog | None
+
+    override: StaffOverride
 
     def recording(self) -> RecordingStatus: ...
 
@@ -100,7 +110,9 @@ class KioskService:
             build_analyzer(config, parts.pipeline.classifier),
             (config.display.max_width, config.display.max_height), config.web.photo_cache,
             image_limits(config), config.cache_dir() / "photo-results")
-        self.setup_lines = list(describe_setup(config, parts.pipeline.detector, parts.pipeline.classifier))
+        self.setup = list(describe_setup(config, parts.pipeline.detector, parts.pipeline.classifier))
+        # the admin page is built once, in one language
+        self.texts = Texts(config.admin.page_language(config.display.language))
         self._settings_lock = threading.Lock()
         self.auth = AdminAuth(lambda: self.current().admin)
         self.screens = ScreenWatch()  # what the kiosk screens report they painted
@@ -108,6 +120,14 @@ class KioskService:
     @property
     def events(self) -> EventLog | None:
         return self.parts.events
+
+    def let_one_pass(self, session: str | None, via: str) -> OverrideResult:
+        """A staff override asked for by the user of this admin session (kiosk.outputs.override)."""
+        from kiosk.outputs.override import OverrideResult
+        user = self.auth.session_user(session)
+        if user is None:
+            return OverrideResult(False, "Refused: not logged in.")
+        return self.parts.override.request(user, via)
 
     def today(self) -> TodayCounts:
         return self.parts.counts.today()
@@ -156,14 +176,16 @@ class KioskService:
             if shown[dotted] != value and not ((section, key) in SECRETS and value == ""):
                 grouped.setdefault(section, {})[key] = value
         if not grouped:
-            return "No changes."
+            return self.texts("No changes.")
         self._save(grouped)
         changed = [(s, k) for s, keys in grouped.items() for k in keys]
-        later = [field_label(*pair) for pair in changed if pair in NEEDS_RESTART]
+        later = [field_text(self.texts, *pair)[0] for pair in changed if pair in NEEDS_RESTART]
         log.info("settings saved: %s", ", ".join(f"{s}.{k}" for s, k in changed))
-        message = f"Saved: {', '.join(field_label(*pair) for pair in changed)}."
+        joined = self.texts(", ")
+        message = self.texts("Saved: {fields}.",
+                             fields=joined.join(field_label(self.texts, *pair) for pair in changed))
         if later:
-            message += f" {', '.join(later)} applies after a restart."
+            message += self.texts(" {fields} applies after a restart.", fields=joined.join(later))
         return message
 
     def export_settings(self) -> str:
@@ -197,7 +219,7 @@ class KioskService:
                 raise ConfigError(f"{section}: expected a [{section}] table")
             for key, value in keys.items():
                 if (section, key) in PER_DEVICE:
-                    skipped.append(field_label(section, key))
+                    skipped.append(field_label(self.texts, section, key))
                     continue
                 if not is_setting(section, key):
                     raise ConfigError(f"{section}.{key}: unknown setting")
@@ -206,7 +228,7 @@ class KioskService:
                 changes[f"{section}.{key}"] = value
         message = self.apply_settings(changes)
         if skipped:
-            message += f" Kept this kiosk's own {', '.join(skipped)}."
+            message += self.texts(" Kept this kiosk's own {fields}.", fields=self.texts(", ").join(skipped))
         return message
 
     def _save(self, grouped: dict[str, dict[str, Any]]) -> None:
@@ -226,20 +248,40 @@ class KioskService:
         Returns what to tell the admin."""
         admin = self.current().admin
         user = admin.user
-        ok, wait = self.auth.check(client, user, current)
+        role, wait = self.auth.check(client, user, current, ADMIN)
         if wait:
-            return f"Not changed: too many failed attempts; try again in {wait:.0f} s."
-        if not ok:
-            return "Not changed: the current password is wrong."
+            return self.texts("Not changed: too many failed attempts; try again in {wait:.0f} s.", wait=wait)
+        if role is None:
+            return self.texts("Not changed: the current password is wrong.")
         if new != again:
-            return "Not changed: the two new passwords differ."
+            return self.texts("Not changed: the two new passwords differ.")
         problem = password_problem(new)
         if problem:
-            return f"Not changed: {problem}."
+            return self.texts("Not changed: {problem}.", problem=problem)
         self._save({"admin": {"password_hash": hash_password(new)}})
         self.auth.keep(session, admin.password_hash)
         log.info("admin password changed from the admin page (%s); other sessions ended", client)
-        return "Password changed. It is in force now; the old one no longer works, and other sessions have ended."
+        return self.texts("Password changed. It is in force now; the old one no longer works, and other sessions "
+                          "have ended.")
+
+    def set_viewer_password(self, session: str | None, new: str, again: str) -> str:
+        """The admin sets (or, with both fields empty, removes) the viewer account's password; the viewer's sessions
+        end. Returns what to tell the admin."""
+        if not self.auth.is_admin(session):
+            return self.texts("Not changed: only the admin may set the viewer's password.")
+        if not new and not again:
+            self._save({"admin": {"viewer_password_hash": ""}})
+            log.info("viewer login removed from the admin page")
+            return self.texts("The viewer login is removed; viewer sessions have ended.")
+        if new != again:
+            return self.texts("Not changed: the two new passwords differ.")
+        problem = password_problem(new)
+        if problem:
+            return self.texts("Not changed: {problem}.", problem=problem)
+        self._save({"admin": {"viewer_password_hash": hash_password(new)}})
+        log.info("viewer password set from the admin page; viewer sessions ended")
+        return self.texts("Viewer password set: log in as \"{viewer}\" to see the live view, the events and the "
+                          "counts. Earlier viewer sessions have ended.", viewer=self.current().admin.viewer_user)
 
     def _apply_live(self, new: Config) -> None:
         """Hands the parts what changed; each applies it at a safe point of its own (the pipeline between frames)."""

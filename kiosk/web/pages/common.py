@@ -1,7 +1,10 @@
 """What every page shares: the themes (system fonts only), the style sheets and the live view."""
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import gradio as gr
 
@@ -16,6 +19,21 @@ def system_font_theme() -> gr.themes.Default:
 
 
 THEME = system_font_theme()
+
+F = TypeVar("F", bound=Callable)
+_VIEWER_FUNCTIONS: weakref.WeakKeyDictionary[gr.Blocks, set[Callable]] = weakref.WeakKeyDictionary()
+
+
+def for_viewers(page: gr.Blocks, fn: F) -> F:
+    """Marks a function of the page that a viewer session may run: it only reads (kiosk.web.roles)."""
+    _VIEWER_FUNCTIONS.setdefault(page, set()).add(fn)
+    return fn
+
+
+def viewer_function_ids(page: gr.Blocks) -> frozenset[int]:
+    """The fn_index of every function of the page marked for viewers."""
+    marked = _VIEWER_FUNCTIONS.get(page, set())
+    return frozenset(index for index, block_fn in page.fns.items() if block_fn.fn in marked)
 # the kiosk screen's page background is black before any of its own styles load (Gradio paints the theme's);
 # a theme of its own, as set() changes the theme it is called on
 KIOSK_THEME = system_font_theme().set(body_background_fill="#000", body_background_fill_dark="#000")

@@ -8,8 +8,12 @@ import gradio as gr
 from pydantic.fields import FieldInfo
 
 from kiosk.config import Config, ConfigError
-from kiosk.web.service import EDITABLE, FORM, SECRETS, KioskService, field_label
+from kiosk.web.auth import SESSION_COOKIE
+from kiosk.web.i18n import Texts
+from kiosk.web.pages.common import for_viewers
+from kiosk.web.service import EDITABLE, FORM, SECRETS, KioskService, field_label, field_text
 
+# each language in its own name, whatever the page's language
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文", "en+zh": "English + 简体中文"}
 
 
@@ -17,23 +21,31 @@ def field_info(section: str, key: str) -> FieldInfo:
     return Config.section_fields(section)[key]
 
 
-def field_help(section: str, key: str) -> str:
+def field_help(texts: Texts, section: str, key: str) -> str:
     """The field's description, with its bounds (from the schema) and what an empty secret means."""
     info = field_info(section, key)
     bound = {name: getattr(m, name) for m in info.metadata for name in ("ge", "le") if hasattr(m, name)}
-    help_text = info.description or ""
+    help_text = field_text(texts, section, key)[1]
     if len(bound) == 2:
-        help_text += f" ({bound['ge']:g} to {bound['le']:g})"
-    return help_text + " (left empty: unchanged)" if (section, key) in SECRETS else help_text
+        help_text += texts(" ({low:g} to {high:g})", low=bound["ge"], high=bound["le"])
+    return help_text + texts(" (left empty: unchanged)") if (section, key) in SECRETS else help_text
 
 
-def settings_component(section: str, key: str, value: object) -> gr.components.Component:
+def choice_name(texts: Texts, choice: str) -> str:
+    """A choice as the dropdown shows it: a language in its own name, a device by its name, a mode in words."""
+    if choice in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[choice]
+    return texts("as the kiosk screen") if choice == "" else texts(choice)
+
+
+def settings_component(texts: Texts, section: str, key: str, value: object) -> gr.components.Component:
     """An input for one config field, built from its schema: label, help, bounds, choices; `value` until the page's
     load event fills in the values saved by then."""
     info = field_info(section, key)
-    common: dict[str, Any] = {"label": field_label(section, key), "info": field_help(section, key), "value": value}
+    common: dict[str, Any] = {"label": field_label(texts, section, key), "info": field_help(texts, section, key),
+                              "value": value}
     if get_origin(info.annotation) is Literal:
-        choices = [(LANGUAGE_NAMES.get(c, c), c) for c in get_args(info.annotation)]
+        choices = [(choice_name(texts, c), c) for c in get_args(info.annotation)]
         return gr.Dropdown(choices, **common)
     if info.annotation is bool:
         return gr.Checkbox(**common)
@@ -46,16 +58,17 @@ def settings_component(section: str, key: str, value: object) -> gr.components.C
     return gr.Textbox(**common)
 
 
-def readable(error: ConfigError) -> str:
+def readable(texts: Texts, error: ConfigError) -> str:
     """'section.key: reason' with the field's label in place of the key."""
     dotted, _, reason = str(error).partition(": ")
     section, _, key = dotted.partition(".")
     if (section, key) in EDITABLE:
-        return f"{field_label(section, key)}: {reason}"
+        return texts("{what}: {value}", what=field_label(texts, section, key), value=reason)
     return str(error)
 
 
 def settings_form(service: KioskService, page: gr.Blocks) -> None:
+    tr = service.texts
     fields: dict[str, gr.components.Component] = {}
     override = gr.Markdown()
     headings = list(FORM)
@@ -64,26 +77,29 @@ def settings_form(service: KioskService, page: gr.Blocks) -> None:
         with gr.Row():
             for heading in headings[row:row + 3]:
                 with gr.Column():
-                    gr.Markdown(f"**{heading}**")
+                    gr.Markdown(f"**{tr(heading)}**")
                     for section, key in FORM[heading]:
-                        fields[f"{section}.{key}"] = settings_component(section, key, saved[f"{section}.{key}"])
-    save = gr.Button("Save settings", variant="primary")
+                        fields[f"{section}.{key}"] = settings_component(tr, section, key, saved[f"{section}.{key}"])
+    save = gr.Button(tr("Save settings"), variant="primary")
     result = gr.Markdown(elem_classes="settings-result")
     with gr.Row():
-        gr.Markdown("[Export these settings](/admin/settings.toml) (a TOML file, without passwords)")
-        importer = gr.File(label="Import settings (a file exported here)", file_types=[".toml"], type="filepath",
+        gr.Markdown(tr("[Export these settings](/admin/settings.toml) (a TOML file, without passwords)"))
+        importer = gr.File(label=tr("Import settings (a file exported here)"), file_types=[".toml"], type="filepath",
                            elem_classes="settings-import")
     names = list(fields)
 
-    def current_values():
+    def current_values(request: gr.Request):
         """Each time the page opens: the values as saved now, not as they were when the page was built; a field
-        still at its built value is not sent again (nor overwrites what the admin may already be typing)."""
+        still at its built value is not sent again (nor overwrites what the admin may already be typing). A viewer
+        (whose page has no Settings tab) is sent nothing."""
+        if not service.auth.is_admin(request.cookies.get(SESSION_COOKIE)):
+            return [gr.skip()] * (len(names) + 1)
         values = service.settings()
-        note = (f"The camera is `{service.source_override}` (started with `--source`) until you change the "
-                "camera source here." if service.source_override else "")
+        note = (tr("The camera is `{source}` (started with `--source`) until you change the camera source here.",
+                   source=service.source_override) if service.source_override else "")
         problem = service.current().settings_problem
         if problem:
-            note += f"\n\n**Saved settings were set aside:** {problem}"
+            note += "\n\n" + tr("**Saved settings were set aside:** {problem}", problem=problem)
         return [note, *(gr.skip() if values[name] == saved[name] else values[name] for name in names)]
 
     def marked(message: str, error: ConfigError | None = None) -> list:
@@ -91,7 +107,7 @@ def settings_form(service: KioskService, page: gr.Blocks) -> None:
         dotted = str(error).partition(": ")[0] if error else ""
         updates = []
         for name in names:
-            help_text = field_help(*name.split("."))
+            help_text = field_help(tr, *name.split("."))
             if name == dotted:
                 updates.append(gr.update(info=f"⚠ {str(error).partition(': ')[2]}", elem_classes="field-error"))
             else:
@@ -107,7 +123,7 @@ def settings_form(service: KioskService, page: gr.Blocks) -> None:
         try:
             return marked(service.apply_settings(changes))
         except ConfigError as error:
-            return marked(f"Not saved: {readable(error)}", error)
+            return marked(tr("Not saved: {error}", error=readable(tr, error)), error)
 
     def import_settings(path: str | None):
         if not path:
@@ -115,10 +131,11 @@ def settings_form(service: KioskService, page: gr.Blocks) -> None:
         try:
             message = service.import_settings(Path(path).read_bytes())
         except (ConfigError, OSError) as error:
-            message = f"Not imported, nothing changed: {readable(error) if isinstance(error, ConfigError) else error}"
+            message = tr("Not imported, nothing changed: {error}",
+                         error=readable(tr, error) if isinstance(error, ConfigError) else error)
         values = service.settings()
-        return [f"Import: {message}", *(values[name] for name in names), None]
+        return [tr("Import: {message}", message=message), *(values[name] for name in names), None]
 
-    page.load(current_values, outputs=[override, *fields.values()], api_visibility="private")
+    page.load(for_viewers(page, current_values), outputs=[override, *fields.values()], api_visibility="private")
     save.click(save_settings, list(fields.values()), [result, *fields.values()], api_name="save_settings")
     importer.upload(import_settings, importer, [result, *fields.values(), importer], api_visibility="private")

@@ -6,6 +6,9 @@ import gradio as gr
 import numpy as np
 
 from kiosk.config import ConfigError
+from kiosk.web.auth import SESSION_COOKIE
+from kiosk.web.i18n import Texts
+from kiosk.web.pages.common import for_viewers
 from kiosk.web.pages.settings_tab import readable
 from kiosk.web.service import KioskService
 
@@ -34,47 +37,54 @@ def zone_still(service: KioskService, zone: list[float]) -> np.ndarray | None:
 
 
 def zone_tab(service: KioskService, page: gr.Blocks) -> None:
-    gr.Markdown("Faces outside the entry zone are ignored. Click two opposite corners on the picture, then save. "
-                "The picture is a still of the camera; *New still* takes another.")
+    tr = service.texts
+    gr.Markdown(tr("Faces outside the entry zone are ignored. Click two opposite corners on the picture, then save. "
+                   "The picture is a still of the camera; *New still* takes another."))
     with gr.Row():
-        refresh = gr.Button("New still")
-        whole = gr.Button("Whole picture")
-        save = gr.Button("Save zone", variant="primary")
-    still = gr.Image(label="entry zone", interactive=False, format="jpeg", elem_classes="zone-still")
+        refresh = gr.Button(tr("New still"))
+        whole = gr.Button(tr("Whole picture"))
+        save = gr.Button(tr("Save zone"), variant="primary")
+    # no fullscreen button: Gradio labels it in English only, and the corners are clicked here
+    still = gr.Image(label=tr("entry zone"), interactive=False, format="jpeg", buttons=["download"],
+                     elem_classes="zone-still")
     status = gr.Markdown(elem_classes="zone-status")
     zone = gr.State()       # the zone shown: [x1, y1, x2, y2] fractions
     corner = gr.State()     # the first corner clicked, waiting for the second
 
-    def show_saved():
+    def show_saved(request: gr.Request):
+        if not service.auth.is_admin(request.cookies.get(SESSION_COOKIE)):  # a viewer's page has no such tab
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         saved = list(service.current().decision.zone)
-        return zone_still(service, saved), saved, None, f"Saved zone: {zone_text(saved)}"
+        return zone_still(service, saved), saved, None, tr("Saved zone: {zone}", zone=zone_text(tr, saved))
 
     def clicked(current: list[float] | None, first: list[float] | None, event: gr.SelectData):
         image = live_still(service)
         if image is None:
-            return gr.skip(), current, None, "No picture yet: the camera delivers no frames."
+            return gr.skip(), current, None, tr("No picture yet: the camera delivers no frames.")
         point = [event.index[0] / image.shape[1], event.index[1] / image.shape[0]]
         if first is None:
-            return gr.skip(), current, point, "Now click the opposite corner."
+            return gr.skip(), current, point, tr("Now click the opposite corner.")
         x1, x2 = sorted((first[0], point[0]))
         y1, y2 = sorted((first[1], point[1]))
         if x2 - x1 < 0.05 or y2 - y1 < 0.05:
-            return gr.skip(), current, None, "Too small: click two corners further apart."
+            return gr.skip(), current, None, tr("Too small: click two corners further apart.")
         chosen = [round(max(0.0, x1), 3), round(max(0.0, y1), 3), round(min(1.0, x2), 3), round(min(1.0, y2), 3)]
-        return zone_still(service, chosen), chosen, None, f"New zone {zone_text(chosen)}: not saved yet."
+        return (zone_still(service, chosen), chosen, None,
+                tr("New zone {zone}: not saved yet.", zone=zone_text(tr, chosen)))
 
     def whole_picture():
-        return zone_still(service, [0.0, 0.0, 1.0, 1.0]), [0.0, 0.0, 1.0, 1.0], None, "Whole picture: not saved yet."
+        return (zone_still(service, [0.0, 0.0, 1.0, 1.0]), [0.0, 0.0, 1.0, 1.0], None,
+                tr("Whole picture: not saved yet."))
 
     def save_zone(chosen: list[float] | None):
         chosen = chosen or list(service.current().decision.zone)
         try:
             message = service.apply_settings({"decision.zone": chosen})
         except ConfigError as error:
-            message = f"Not saved: {readable(error)}"
+            message = tr("Not saved: {error}", error=readable(tr, error))
         return zone_still(service, chosen), message
 
-    page.load(show_saved, outputs=[still, zone, corner, status], api_visibility="private")
+    page.load(for_viewers(page, show_saved), outputs=[still, zone, corner, status], api_visibility="private")
     refresh.click(lambda chosen: zone_still(service, chosen or list(service.current().decision.zone)), zone, still,
                   api_visibility="private")
     still.select(clicked, [zone, corner], [still, zone, corner, status], api_visibility="private")
@@ -82,6 +92,6 @@ def zone_tab(service: KioskService, page: gr.Blocks) -> None:
     save.click(save_zone, zone, [still, status], api_visibility="private")
 
 
-def zone_text(zone: list[float]) -> str:
+def zone_text(texts: Texts, zone: list[float]) -> str:
     x1, y1, x2, y2 = zone
-    return f"{x1:.0%}–{x2:.0%} across, {y1:.0%}–{y2:.0%} down"
+    return texts("{x1:.0%}–{x2:.0%} across, {y1:.0%}–{y2:.0%} down", x1=x1, y1=y1, x2=x2, y2=y2)
