@@ -87,10 +87,15 @@ class Machine:
 
     def run(self, *command: str, check: bool = True, timeout: float = 600,
             input_text: str | None = None) -> subprocess.CompletedProcess:
-        """A command inside the machine, as root, with a clean environment (none of the host's)."""
-        return subprocess.run(["nsenter", "-t", str(self.pid1), "-a", "env", "-i", f"PATH={PATH}", "HOME=/root",
-                               "LANG=C.UTF-8", *command], capture_output=True, text=True, check=check,
-                              timeout=timeout, input=input_text)
+        """A command inside the machine, as root, with a clean environment (none of the host's). A failure that is
+        checked says what the command printed last, so a failed install in CI can be read."""
+        done = subprocess.run(["nsenter", "-t", str(self.pid1), "-a", "env", "-i", f"PATH={PATH}", "HOME=/root",
+                               "LANG=C.UTF-8", *command], capture_output=True, text=True, timeout=timeout,
+                              input=input_text)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-3000:]}\n"
+                                 f"{done.stderr[-3000:]}")
+        return done
 
     def show(self, unit: str, prop: str) -> str:
         return self.run("systemctl", "show", "-p", prop, "--value", unit).stdout.strip()

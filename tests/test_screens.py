@@ -108,8 +108,10 @@ def test_en_plus_zh_shows_both_languages_on_every_screen_shape(browser, kiosk_bo
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     try:
         page.goto(kiosk_both.url + "/")
-        page.wait_for_function("document.querySelector('.gate-title')?.innerText === 'STOP · 请停步'", timeout=20000)
-        assert page.locator(".gate-detail").inner_text().splitlines() == ["Please wear a mask", "请佩戴口罩"]
+        # title and detail read together: the looping video walks out of the picture, and the banner with it
+        detail = page.wait_for_function("""() => document.querySelector('.gate-title')?.innerText === 'STOP · 请停步'
+                                        && document.querySelector('.gate-detail').innerText""", timeout=20000)
+        assert detail.json_value().splitlines() == ["Please wear a mask", "请佩戴口罩"]
         assert not missing_glyphs(page, page.locator(".gate-banner").inner_text())
         page.wait_for_function("(window.kioskLabels || []).some(entry => entry.labels.length)")
         assert "no mask 未戴口罩" in page.evaluate("window.kioskLabels.flatMap(entry => entry.labels)")
