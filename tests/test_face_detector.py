@@ -72,6 +72,26 @@ def test_face_found_on_16_9_padded(detectors, key):
     assert iou(np.array(GRACE_HOPPER_FACE), box[None])[0] >= 0.5
 
 
+@pytest.mark.parametrize("camera, fitted", [((640, 480), (640, 480)), ((1280, 720), (640, 384)),
+                                            ((1920, 1080), (640, 384)), ((480, 640), (384, 480))])
+def test_the_live_input_follows_the_camera_and_finds_the_same_face(config, camera, fitted):
+    """A 16:9 camera gets a 640x384 input, not 640x480 with a quarter of it padding; at the same scale the face is
+    found as through the full input (its box moves by a few pixels: the padding shifts it on the anchor grid)."""
+    from kiosk.vision.models import live_input_size, load_detector
+    sized = config.replaced(camera={"width": camera[0], "height": camera[1]})
+    assert live_input_size(sized) == fitted
+    if camera != (1280, 720):
+        return  # one real comparison is enough: the others differ only in their numbers
+    frame, pad = letterboxed_16_9(grace_hopper())
+    frame = cv2.resize(frame, camera, interpolation=cv2.INTER_AREA)
+    detector = load_detector(sized)
+    assert (detector.input_width, detector.input_height) == fitted
+    full = single_face(load_detector(config), frame)
+    fitted_face = single_face(detector, frame)
+    assert iou(full.box, fitted_face.box[None])[0] >= 0.95
+    assert abs(full.score - fitted_face.score) < 0.01
+
+
 @pytest.mark.parametrize("key", DETECTORS)
 def test_face_found_on_4x_downscaled(detectors, key):
     image = grace_hopper()

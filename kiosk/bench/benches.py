@@ -138,17 +138,17 @@ def bench_pipeline(config: Config, source: str | None, seconds: float, fps: floa
     """Processed fps, capture-to-published latency and CPU use of the whole live pipeline; `with_outputs`: each
     source twice, without and then with the record, a serial relay and MQTT, on a scene that changes each second."""
     with tempfile.TemporaryDirectory() as tmp:
-        if source:
-            sources = [(source, "given source")]
-        else:
-            sources = [(str(moving_face_video(Path(tmp) / f"{w}x{h}.avi", w, h, fps, comes_and_goes=with_outputs)),
-                        f"{w}x{h} @ {fps:g} fps") for w, h in RESOLUTIONS]
+        # (video, its name, the camera size a site would set for it: the detector's input follows it)
+        sources: list[tuple[str, str, dict]] = [(source, "given source", {})] if source else [
+            (str(moving_face_video(Path(tmp) / f"{w}x{h}.avi", w, h, fps, comes_and_goes=with_outputs)),
+             f"{w}x{h} @ {fps:g} fps", {"width": w, "height": h}) for w, h in RESOLUTIONS]
         outputs = _BenchOutputs(config, Path(tmp)) if with_outputs else None
-        runs = [(path, name, attach) for path, name in sources
+        runs = [(path, name, camera, attach) for path, name, camera in sources
                 for attach in ((False, True) if with_outputs else (False,))]
-        for path, name, attach in runs:
+        for path, name, camera, attach in runs:
             # the parts measured and nothing more: no web service, and without outputs no record either
-            run_config = outputs.config if attach and outputs else config.replaced(record={"enabled": False})
+            run_config = (outputs.config if attach and outputs else config.replaced(record={"enabled": False}))
+            run_config = run_config.replaced(camera=camera)
             kiosk = Kiosk(run_config, path, web=False).start()
             pipeline = kiosk.pipeline
             if with_outputs:

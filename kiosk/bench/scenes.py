@@ -158,17 +158,18 @@ def bench_scene(config: Config, scene: str, seconds: float, fps: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for width, height in RESOLUTIONS:
             name = f"{width}x{height} @ {fps:g} fps"
+            sized = config.replaced(camera={"width": width, "height": height})  # as a site sets its camera
             if scene == "empty":
                 video = scene_video(Path(tmp) / f"empty-{width}.avi", width, height, fps, 10.0, 0.0)
                 meter = _PhaseMeter(fps, 10.0, 0.0, skip_frames=round(fps * (idle_after + 1.0)))
-                detect_fps, _ = _run(config, video, meter, seconds)
+                detect_fps, _ = _run(sized, video, meter, seconds)
                 print(f"  {name}, {meter.line('empty')}, detector {detect_fps:.1f} fps")
                 continue
             empty_s = idle_after + IDLE_MARGIN_S
             video = scene_video(Path(tmp) / f"walkup-{width}.avi", width, height, fps, empty_s, PRESENT_S)
             for presence in (True, False):
                 meter = _PhaseMeter(fps, empty_s, PRESENT_S, skip_frames=1)
-                run_config = config.replaced(presence={"enabled": presence})
+                run_config = sized.replaced(presence={"enabled": presence})
                 empty_detect, present_detect = _run(run_config, video, meter, APPEARANCES * (empty_s + PRESENT_S))
                 verdicts = np.asarray(meter.verdict_s) * 1000
                 verdict = (f"first verdict {np.median(verdicts):.0f} ms after the person appears (max "

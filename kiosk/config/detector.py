@@ -20,7 +20,8 @@ class DetectorConfig(Section):
         description="BlazeFace only: full range sees faces farther away; short is faster")
     input_size: list[Pixels] = Field(
         [640, 480], min_length=2, max_length=2, title="live input [width, height]",
-        description="RetinaFace live input in pixels; frames are letterboxed into it ([640, 384] suits 16:9)")
+        description="RetinaFace live input in pixels at most: it shrinks to the camera's shape (a 1280x720 "
+                    "camera: 640x384), and frames are letterboxed into it")
     min_score: float = Field(0.5, ge=0.05, le=0.99, title="face detection threshold",
                              description="faces scored lower are not faces")
     nms_iou: float = Field(0.3, ge=0.05, le=0.95, title="overlap merge (IoU)",

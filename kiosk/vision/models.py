@@ -1,15 +1,18 @@
 """Loads the run-time models once, as the config says."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from kiosk.config import Config
 from kiosk.vision.classifier import METADATA_NAME, MaskClassifier, load_metadata
 from kiosk.vision.detectors.base import FaceDetector
 from kiosk.vision.detectors.blazeface import BlazeFace
-from kiosk.vision.detectors.retinaface import RetinaFace
+from kiosk.vision.detectors.retinaface import ANCHOR_SIZES, RetinaFace
 from kiosk.vision.model_build import detector_xml
 from kiosk.vision.runtime import compile_model
+
+COARSEST_STRIDE = max(ANCHOR_SIZES)  # RetinaFace's feature maps divide its input by up to this
 
 
 class ModelMissingError(RuntimeError):
@@ -33,9 +36,21 @@ def _load_detector(config: Config, width: int, height: int) -> FaceDetector:
     return BlazeFace(compile_model(xml, config), section.variant, section.min_score, section.nms_iou)
 
 
+def live_input_size(config: Config) -> tuple[int, int]:
+    """`detector.input_size` shrunk to the camera's shape (its requested width and height), in whole multiples of
+    RetinaFace's coarsest stride: a 16:9 camera in a 640x480 input would spend a quarter of every detection on
+    letterbox padding. The picture's scale is the same, so the same faces are found."""
+    width, height = config.detector.input_size
+    camera = config.camera
+    scale = min(width / camera.width, height / camera.height)
+    fitted = (math.ceil(camera.width * scale / COARSEST_STRIDE) * COARSEST_STRIDE,
+              math.ceil(camera.height * scale / COARSEST_STRIDE) * COARSEST_STRIDE)
+    return min(fitted[0], width), min(fitted[1], height)
+
+
 def load_detector(config: Config) -> FaceDetector:
-    """The live detector: camera frames at `detector.input_size`."""
-    return _load_detector(config, *config.detector.input_size)
+    """The live detector: camera frames at `live_input_size`."""
+    return _load_detector(config, *live_input_size(config))
 
 
 def load_photo_detectors(config: Config) -> tuple[FaceDetector, FaceDetector]:
@@ -60,4 +75,5 @@ def load_classifier(config: Config) -> MaskClassifier:
     if not (model_dir / METADATA_NAME).exists() or not xml.exists():
         raise ModelMissingError(f"{xml}: mask classifier missing; train it with `python -m training`")
     # f32: the model card's figures were measured so (bf16 moves probabilities by up to 0.5 on AMX CPUs)
-    return MaskClassifier(compile_model(xml, config, exact=True), load_metadata(model_dir), config.classifier.max_batch)
+    compiled = compile_model(xml, config, exact=True, threads=config.runtime.classifier_threads)
+    return MaskClassifier(compiled, load_metadata(model_dir), config.classifier.max_batch)

@@ -30,12 +30,12 @@ def resolve_device(requested: str) -> str:
 
 
 def compile_model(xml_path: Path, config: Config, input_shape: list[int] | None = None,
-                  exact: bool = False) -> ov.CompiledModel:
+                  exact: bool = False, threads: int = 0) -> ov.CompiledModel:
     """Compile an IR once, caching the compiled blob in the configured cache directory.
 
     `input_shape` fixes a model with a dynamic input to one static shape (static shapes run faster on CPU).
     `exact` keeps f32 arithmetic where OpenVINO would pick bf16 (CPUs with AMX): the figures measured for the
-    model then hold on every box.
+    model then hold on every box. `threads` (if not 0) replaces `runtime.inference_threads` for this model.
     """
     cache_dir = config.cache_dir() / "openvino"
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -50,9 +50,10 @@ def compile_model(xml_path: Path, config: Config, input_shape: list[int] | None 
     properties: dict = {hints.performance_mode: hint}
     if exact:
         properties[hints.inference_precision] = ov.Type.f32
-    if config.runtime.inference_threads and device != "GPU":
-        threads = {props.inference_num_threads: config.runtime.inference_threads}
-        properties.update(threads if device == "CPU" else {props.device.properties: {"CPU": threads}})
+    threads = threads or config.runtime.inference_threads
+    if threads and device != "GPU":
+        on_cpu = {props.inference_num_threads: threads}
+        properties.update(on_cpu if device == "CPU" else {props.device.properties: {"CPU": on_cpu}})
     compiled = ov_core.compile_model(model, device, properties)
     # a new blob means it was compiled now; none means the one made earlier (at install: boot preload) was used
     fresh = set(cache_dir.iterdir()) - before
