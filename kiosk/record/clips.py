@@ -134,8 +134,8 @@ class ClipRecorder:
         settings = self.settings()
         if settings.clips == "off":
             return
-        frame = ClipFrame(item.captured, item.jpeg, tuple(t.face.box for t in item.faces), item.frame_size)
         if not self._recent or item.captured - self._recent[-1].captured >= 1 / settings.clip_fps - 1e-3:
+            frame = ClipFrame(item.captured, item.jpeg, tuple(t.face.box for t in item.faces), item.frame_size)
             self._recent.append(frame)
             for job in list(self._collecting):
                 if item.captured > job.ends:

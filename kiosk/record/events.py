@@ -148,6 +148,11 @@ def blur_faces(jpeg: bytes, boxes: list[np.ndarray], frame_size: tuple[int, int]
     return cv2.imencode(".jpg", pixelate(image, boxes, frame_size), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
+def wall_time(captured: float) -> float:
+    """The Unix time of a frame captured at `captured` (monotonic)."""
+    return time.time() - (time.monotonic() - captured)
+
+
 def media_name(at: float, sequence: int, suffix: str) -> str:
     """An event's file under the snapshots folder: its day's folder, its time and frame."""
     return f"{time.strftime('%Y-%m-%d', time.localtime(at))}/{int(at * 1000)}-{sequence}{suffix}"
@@ -237,7 +242,7 @@ class EventRecorder:
             self._judged.move_to_end(person)
         _bound(self._judged)
         waited = item.captured - min(self._first_seen.get(person, item.captured) for person in new)
-        at = time.time() - (time.monotonic() - item.captured)
+        at = wall_time(item.captured)
         clip = self.clips.request(item, media_name(at, item.sequence, ".webm")) \
             if self.clips.wanted(item.state.value) else None
         if not self._put(Verdict(item, previous, len(people), len(new), waited, at, clip)) and clip is not None:
@@ -327,7 +332,7 @@ class EventRecorder:
         db = self._storage()
         relative = None
         if at is None:
-            at = time.time() - (time.monotonic() - item.captured) if item is not None else time.time()
+            at = wall_time(item.captured) if item is not None else time.time()
         row: dict[str, object] = {"ts": at, "faces": 0, "masked": 0, "unmasked": 0, "incorrect": 0}
         if item is not None:
             labels = [t.label for t in item.faces]

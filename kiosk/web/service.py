@@ -253,16 +253,21 @@ class KioskService:
             return self.texts("Not changed: too many failed attempts; try again in {wait:.0f} s.", wait=wait)
         if role is None:
             return self.texts("Not changed: the current password is wrong.")
-        if new != again:
-            return self.texts("Not changed: the two new passwords differ.")
-        problem = password_problem(new)
-        if problem:
-            return self.texts("Not changed: {problem}.", problem=problem)
+        refused = self._new_password_refused(new, again)
+        if refused:
+            return refused
         self._save({"admin": {"password_hash": hash_password(new)}})
         self.auth.keep(session, admin.password_hash)
         log.info("admin password changed from the admin page (%s); other sessions ended", client)
         return self.texts("Password changed. It is in force now; the old one no longer works, and other sessions "
                           "have ended.")
+
+    def _new_password_refused(self, new: str, again: str) -> str | None:
+        """Why a new password (typed twice) is not taken, said to the admin; None when it is."""
+        if new != again:
+            return self.texts("Not changed: the two new passwords differ.")
+        problem = password_problem(new)
+        return self.texts("Not changed: {problem}.", problem=problem) if problem else None
 
     def set_viewer_password(self, session: str | None, new: str, again: str) -> str:
         """The admin sets (or, with both fields empty, removes) the viewer account's password; the viewer's sessions
@@ -273,11 +278,9 @@ class KioskService:
             self._save({"admin": {"viewer_password_hash": ""}})
             log.info("viewer login removed from the admin page")
             return self.texts("The viewer login is removed; viewer sessions have ended.")
-        if new != again:
-            return self.texts("Not changed: the two new passwords differ.")
-        problem = password_problem(new)
-        if problem:
-            return self.texts("Not changed: {problem}.", problem=problem)
+        refused = self._new_password_refused(new, again)
+        if refused:
+            return refused
         self._save({"admin": {"viewer_password_hash": hash_password(new)}})
         log.info("viewer password set from the admin page; viewer sessions ended")
         return self.texts("Viewer password set: log in as \"{viewer}\" to see the live view, the events and the "
