@@ -32,7 +32,6 @@ from kiosk.vision.verdict import CLASSES, TrackEvidence, VerdictRule
 
 FRAME_SIZE = (640, 480)
 WALK_S = 1.5
-GAP_FRAMES = 8           # empty frames between clips: more than tracker.max_missed, so every track ends
 START_SCALE = 0.6        # of the final size
 END_FACE_SHARE = 0.4     # of the frame height, for the largest face
 MAX_UPSCALE = 3.0
@@ -125,10 +124,11 @@ def clips_of(items: list[Annotated], config: Config, min_height: float, seed: in
 
 class ClipCamera(GeneratedCamera):
     """The clips one after another, as a camera would deliver them at FPS (kiosk.bench.generated_camera), an empty
-    scene between them. Ends after the last clip."""
+    scene of `gap` frames between them. Ends after the last clip."""
 
-    def __init__(self, clips: list[Clip], seed: int = 0):
+    def __init__(self, clips: list[Clip], gap: int, seed: int = 0):
         self.clips = clips
+        self.gap = gap
         self.starts: list[int] = []  # each clip's first frame index
         super().__init__(self._all_frames(np.random.default_rng(seed)), "walk-up clips")
 
@@ -136,14 +136,14 @@ class ClipCamera(GeneratedCamera):
         empty = np.full((FRAME_SIZE[1], FRAME_SIZE[0], 3), BACKGROUND, np.uint8)
         index = 0
         for clip in self.clips:
-            for _ in range(GAP_FRAMES):
+            for _ in range(self.gap):
                 yield empty
                 index += 1
             self.starts.append(index)
             for frame_index in range(len(clip.transforms)):
                 yield clip.frame(frame_index, rng)
                 index += 1
-        for _ in range(GAP_FRAMES):
+        for _ in range(self.gap):
             yield empty
 
 
@@ -222,7 +222,7 @@ def play(clips: list[Clip], config: Config) -> list[PersonOutcome]:
     person. The published picture is made at its smallest size: nobody watches it, and the verdict does not
     depend on it."""
     from kiosk.app import build_pipeline
-    camera = ClipCamera(clips)
+    camera = ClipCamera(clips, gap=config.tracker.max_missed + 1)  # a frame more than a track may miss: it ends
     pipeline = build_pipeline(config.replaced(display=SMALLEST_DISPLAY), camera=camera)
     seen: dict[int, Published] = {}
     pipeline.broadcast.subscribe(lambda item: seen.__setitem__(item.frame_index, item))
