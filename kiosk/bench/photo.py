@@ -7,7 +7,8 @@ them: a photo chosen in a page in headless Chromium, timed until its result pict
 - product: the admin page's "Check a photo" (kiosk/web/pages/photo_tab.py). The browser scales a large photo to the
   analysis size before uploading it (kiosk/web/photo_upload.js); the kiosk checks the size before decoding,
   letterboxes once, keeps an LRU cache by the hash of the pixels analysed, returns a display-sized JPEG and streams
-  its progress.
+  its progress. A photo whose bytes it has read before is asked for by their digest, without an upload or the
+  queue.
 For 1 and 4 concurrent clients it measures the round trip of new photos (never seen before) and of a repeated
 photo, the bytes each page uploads and the bytes of the result picture it shows.
 """
@@ -97,7 +98,8 @@ def photos(folder: Path, count: int, masked: np.ndarray) -> list[Path]:
 
 
 # bench-side instruments only: the bytes each page uploads (Gradio's client posts files as FormData), and the
-# answers completed (process_completed messages on Gradio's event stream, a fetch read as it arrives)
+# answers completed (process_completed messages on Gradio's event stream, a fetch read as it arrives, or the
+# answer of the call outside the queue that asks for a photo by its digest, "<sha256> <name>")
 INSTRUMENT_JS = """() => {
   window.benchSent = 0;
   window.benchCompleted = 0;
@@ -118,6 +120,8 @@ INSTRUMENT_JS = """() => {
       for (const value of options.body.values()) if (value instanceof Blob) window.benchSent += value.size;
     const response = await original(resource, options);
     const url = typeof resource === "string" ? resource : resource.url || String(resource);
+    const byDigest = options && typeof options.body === "string" && /"[0-9a-f]{64} /.test(options.body);
+    if (url.includes("/run/predict") && byDigest && response.ok) window.benchCompleted += 1;
     if (!url.includes("/queue/data") || (options && options.method && options.method !== "GET") || !response.body)
       return response;
     const [mine, theirs] = response.body.tee();

@@ -315,6 +315,13 @@ def create_app(service: KioskService) -> FastAPI:
         return JSONResponse({"accepted": result.accepted, "detail": result.message},
                             status_code=200 if result.accepted else 409)
 
+    @app.post("/admin/photo/known")
+    async def photo_known(request: Request) -> JSONResponse:
+        """Whether the bytes of a photo (their SHA-256 as hex, the request's body) have a cached answer: then the
+        page asks for it by digest instead of uploading them (photo_upload.js)."""
+        digest = (await request.body())[:64].decode("ascii", "replace")
+        return JSONResponse({"known": service.photos.by_digest(digest) is not None})
+
     @app.get("/admin/settings.toml")
     def settings_export() -> Response:
         return Response(service.export_settings(), media_type="application/toml",

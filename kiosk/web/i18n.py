@@ -232,6 +232,7 @@ ZH: dict[str, str] = {
     "{name}: {summary}. {source} at {width}x{height} in {took:.0f} ms":
         "{name}：{summary}。{source}，{width}x{height}，用时 {took:.0f} ms",
     "served from cache": "取自缓存",
+    "no longer known; choose it again": "已不在缓存中，请重新选择",
     "no face found": "未找到人脸",
     "{count} face": "{count} 张人脸",
     "{count} faces": "{count} 张人脸",

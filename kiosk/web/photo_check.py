@@ -4,7 +4,8 @@ Every upload is size-checked and decoded once (the browser has scaled a large ph
 photo_upload.js); the same pixels are the same answer, whatever file they came in. A new image is analysed under
 a lock (the analyzer's infer requests serve one photo at a time). The cache holds each answer's display-sized
 picture as a JPEG file (a repeat is sent as it is, never encoded again) and its report: its memory stays small
-however many photos pass.
+however many photos pass. The page asks by the SHA-256 of the bytes it would send whether they were read before,
+and gets a repeat's answer without uploading them (photo_upload.js).
 """
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ def give_back_memory() -> None:
         _malloc_trim(0)
 
 
+def upload_digest(data: bytes) -> str:
+    """The SHA-256 of an upload's bytes, as the page computes it before sending (photo_upload.js)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def pixels_key(image: np.ndarray) -> str:
     """The cache key of an image as decode gives it."""
     digest = hashlib.blake2b(repr(image.shape).encode(), digest_size=16)
@@ -71,15 +77,32 @@ class PhotoChecker:
         self.cache_size = cache_size
         self.folder = process_folder(folder)
         self._cache: OrderedDict[str, PhotoResult] = OrderedDict()
+        self._uploads: OrderedDict[str, str] = OrderedDict()  # upload_digest -> pixels_key, for answers by digest
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
         self._written = 0
         self._recent: deque[Path] = deque(maxlen=RECENT)
         self._on_disk: set[Path] = set()
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """Raises UnreadableImage (one line) for anything too large or not an image; nothing too large is decoded."""
-        return decode_checked(data, self.limits)
+    def read(self, data: bytes) -> tuple[np.ndarray, str]:
+        """The upload's pixels and their cache key (pixels_key); the upload's digest is remembered, so that the same
+        bytes can be answered by digest alone (`by_digest`). Raises UnreadableImage (one line) for anything too large
+        or not an image; nothing too large is decoded."""
+        image = decode_checked(data, self.limits)
+        key, digest = pixels_key(image), upload_digest(data)
+        with self._lock:
+            self._uploads[digest] = key
+            self._uploads.move_to_end(digest)
+            while len(self._uploads) > max(self.cache_size, 1):
+                self._uploads.popitem(last=False)
+        return image, key
+
+    def by_digest(self, digest: str) -> PhotoResult | None:
+        """The cached answer for an upload whose bytes were read before (None when unknown or no longer cached):
+        a photo checked again needs neither its upload nor a decode."""
+        with self._lock:
+            key = self._uploads.get(digest)
+        return None if key is None else self.cached(key)
 
     def cached(self, key: str) -> PhotoResult | None:
         """The answer for pixels seen before (None for a new image); `key` from pixels_key."""

@@ -1,9 +1,10 @@
 // "Check a photo": the browser scales a large JPEG or PNG down to the analysis size before it is uploaded, so a
 // 5 MP phone photo crosses the network as a few hundred kB instead of several MB. The kiosk analyses at that size
 // anyway. Anything else passes unchanged, and the kiosk's own checks answer it: other formats, files over the byte
-// limit, and images whose header declares more pixels than the limit (never decoded here: bombs exist).
+// limit, and images whose header declares more pixels than the limit (never decoded here: bombs exist). A photo
+// whose bytes the kiosk has read before is not sent again: its cached answer is asked for by their SHA-256.
 (() => {
-  const settings = window.kioskPhotoUpload;  // {size, maxBytes, maxPixels}, set by the page's head
+  const settings = window.kioskPhotoUpload;  // {size, maxBytes, maxPixels, knownUrl}, set by the page's head
   const ZONE = ".photo-upload";
   const redispatching = new WeakSet();
 
@@ -30,27 +31,52 @@
   const MEMORY = 8;
   const remembered = new Map();
 
-  async function fingerprint(file) {
-    if (!(window.crypto && crypto.subtle)) return null;  // a page not served securely: no memory, only scaling
-    const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
-    return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("") + ":" + file.type;
+  // SHA-256 as hex, as the kiosk computes it of what it was sent; null on a page not served securely
+  async function digestOf(blob) {
+    if (!(window.crypto && crypto.subtle)) return null;
+    const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+    return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   }
 
+  // {file: what to send, digest: its digest}
   async function scaledOnce(file) {
-    if (file.size > settings.maxBytes) return file;
-    const key = await fingerprint(file);
+    if (file.size > settings.maxBytes) return {file, digest: null};
+    const own = await digestOf(file);
+    const key = own && own + ":" + file.type;
     if (key && remembered.has(key)) {
       const known = remembered.get(key);
       remembered.delete(key);
       remembered.set(key, known);  // the newest last: the oldest goes first
-      return new File([known], file.name, {type: known.type, lastModified: file.lastModified});
+      const copy = new File([known.file], file.name, {type: known.file.type, lastModified: file.lastModified});
+      return {file: copy, digest: known.digest};
     }
     const result = await scaled(file);
-    if (key && result !== file) {
-      remembered.set(key, result);
+    if (result === file) return {file, digest: own};
+    const chosen = {file: result, digest: await digestOf(result)};
+    if (key) {
+      remembered.set(key, chosen);
       if (remembered.size > MEMORY) remembered.delete(remembered.keys().next().value);
     }
-    return result;
+    return chosen;
+  }
+
+  // a photo whose bytes the kiosk has answered before is asked for by their digest (the tab's hidden box and
+  // button): no upload, no decode, no queue. False when the kiosk does not know them.
+  async function answeredBefore({file, digest}) {
+    const box = document.querySelector(".photo-known textarea, .photo-known input");
+    const ask = document.querySelector(".photo-known-go");
+    if (!digest || !box || !ask) return false;
+    try {
+      const response = await fetch(settings.knownUrl, {method: "POST", body: digest, credentials: "same-origin"});
+      if (!response.ok || !(await response.json()).known) return false;
+    } catch (error) {
+      return false;
+    }
+    box.value = digest + " " + file.name;
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+    await new Promise((resolve) => setTimeout(resolve, 0));  // after the page's own update of the box's value
+    ask.click();
+    return true;
   }
 
   // the file scaled to the analysis size, or the file itself when it needs no scaling or may not be decoded
@@ -75,8 +101,14 @@
   }
 
   async function handOver(input, files) {
+    const chosen = [];
+    for (const file of files) chosen.push(await scaledOnce(file));
+    if (chosen.length === 1 && await answeredBefore(chosen[0])) {
+      input.value = "";  // the same photo chosen again is a new choice (Gradio empties its box after an upload)
+      return;
+    }
     const transfer = new DataTransfer();
-    for (const file of files) transfer.items.add(await scaledOnce(file));
+    for (const {file} of chosen) transfer.items.add(file);
     input.files = transfer.files;
     redispatching.add(input);
     input.dispatchEvent(new Event("change", {bubbles: true}));

@@ -46,7 +46,8 @@ PHOTO_UPLOAD_JS = (WEB_DIR / "photo_upload.js").read_text(encoding="utf-8")
 
 def admin_head(analysis_size: int, limits: ImageLimits) -> str:
     """The photo upload's scaling in the browser (photo_upload.js), with the sizes the kiosk analyses and refuses."""
-    settings = {"size": analysis_size, "maxBytes": limits.max_bytes, "maxPixels": limits.max_pixels}
+    settings = {"size": analysis_size, "maxBytes": limits.max_bytes, "maxPixels": limits.max_pixels,
+                "knownUrl": "/admin/photo/known"}
     return f"<script>window.kioskPhotoUpload = {json.dumps(settings)};\n{PHOTO_UPLOAD_JS}</script>"
 
 
