@@ -510,3 +510,35 @@ def test_the_same_photo_checked_by_two_admins_at_once_succeeds_for_both(server):
     for thread in threads:
         thread.join()
     assert len(answers) == 6 and all("1 face: 1 no mask" in answer for answer in answers), answers
+
+
+def test_a_photo_read_before_is_known_by_its_digest_and_answered_as_its_upload_was(server, tmp_path):
+    """The page asks by the SHA-256 of the bytes it would send (photo_upload.js); bytes the kiosk has read are
+    answered by that digest alone, with the upload's answer."""
+    import hashlib
+    import json
+
+    from gradio_client import Client, handle_file
+
+    from kiosk.bench.photo import log_in
+    cookie = log_in(server.url, PASSWORD)
+    photo = tmp_path / "known.jpg"
+    cv2.imwrite(str(photo), frame_with_face(960, 720, grace_hopper(), x_fraction=0.41))  # new to this kiosk
+    digest = hashlib.sha256(photo.read_bytes()).hexdigest()
+
+    def known(value: str) -> bool:
+        request = urllib.request.Request(server.url + "/admin/photo/known", data=value.encode(),
+                                         headers={"Cookie": f"kiosk_admin={cookie}"})
+        with urllib.request.urlopen(request) as response:
+            return json.load(response)["known"]
+
+    client = Client(server.url + "/admin/", headers={"Cookie": f"kiosk_admin={cookie}"}, verbose=False,
+                    analytics_enabled=False, download_files=False)
+    assert not known(digest)
+    uploaded = client.predict(handle_file(str(photo)), api_name="/check_photo")
+    assert "analysed" in uploaded[0], uploaded[0]
+    assert known(digest) and not known("0" * 64)
+    status, _, report = client.predict(f"{digest} {photo.name}", api_name="/check_known")
+    assert status.startswith("known.jpg: 1 face: 1 no mask. served from cache"), status
+    assert report["faces"] == uploaded[2]["faces"] and report["cached"] and not uploaded[2]["cached"]
+    assert "no longer known" in client.predict(f"{'0' * 64} gone.jpg", api_name="/check_known")[0]
