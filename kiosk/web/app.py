@@ -402,7 +402,10 @@ class ScreenStatus:
 def screen_status(service: KioskService, latest: Published | None) -> ScreenStatus:
     config = service.config  # as last applied; never waits for a save in progress
     state = service.pipeline.state
-    people, reason = (latest.people, latest.reason) if latest is not None and latest.state == state else ((), None)
+    if latest is not None and latest.state == state:
+        people, reason = latest.people, latest.reason
+    else:  # decided on a frame still being drawn and sent: its reason now (a STOP says why), its people with it
+        people, reason = (), service.pipeline.reason
     return ScreenStatus(state.value, config.display.language, people, reason, config.sound.enabled,
                         config.sound.volume, service.today(), config.display.notice)
 
