@@ -67,6 +67,14 @@ def pixels_key(image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def _keep_newest(entries: OrderedDict, key: str, value: object, limit: int) -> None:
+    """Puts key last (the newest) and drops the oldest entries beyond limit (0: keeps none)."""
+    entries[key] = value
+    entries.move_to_end(key)
+    while len(entries) > limit:
+        entries.popitem(last=False)
+
+
 class PhotoChecker:
     def __init__(self, analyzer: PhotoAnalyzer, display_size: tuple[int, int], cache_size: int,
                  limits: ImageLimits, folder: Path):
@@ -91,10 +99,7 @@ class PhotoChecker:
         image = decode_checked(data, self.limits)
         key, digest = pixels_key(image), upload_digest(data)
         with self._lock:
-            self._uploads[digest] = key
-            self._uploads.move_to_end(digest)
-            while len(self._uploads) > max(self.cache_size, 1):
-                self._uploads.popitem(last=False)
+            _keep_newest(self._uploads, digest, key, self.cache_size)
         return image, key
 
     def by_digest(self, digest: str) -> PhotoResult | None:
@@ -126,11 +131,7 @@ class PhotoChecker:
         picture.write_bytes(encode_jpeg(annotated, RESULT_QUALITY))  # in a 0700 folder; lost with the process
         result = PhotoResult(picture, report, cached=False)
         with self._lock:
-            if self.cache_size:
-                self._cache[key] = result
-                self._cache.move_to_end(key)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+            _keep_newest(self._cache, key, result, self.cache_size)
             self._recent.append(picture)
             self._on_disk.add(picture)
             kept = {entry.picture for entry in self._cache.values()} | set(self._recent)
